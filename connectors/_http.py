@@ -1,0 +1,374 @@
+"""The one HTTP client every connector uses.
+
+It owns the session, explicit timeouts, TLS settings, authentication hooks, retries (tenacity)
+and rate limiting, so no connector retries on its own. What to do with a response is decided
+by one table (:data:`STATUS_ACTIONS`), like an error-handling policy in Airbyte's CDK.
+Calls are counted per upstream (the benchmark reads :data:`CALLS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from connectors.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+    UpstreamError,
+)
+
+log = logging.getLogger("kartiba.http")
+
+USER_AGENT = "kartiba/0.1 (+school remote-learning adapter)"
+
+
+# --------------------------------------------------------------------------- scrubbing
+
+_SECRET_PARAMS = re.compile(
+    r"(?i)((?:wstoken|token|access_token|client_secret|password|secret|key|signature|code)=)[^&\s\"']+"
+)
+_BEARER = re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub(text: str) -> str:
+    """Remove secrets and e-mail addresses from a string meant for logs or errors."""
+    text = _SECRET_PARAMS.sub(r"\1***", text)
+    text = _BEARER.sub(r"\1 ***", text)
+    return _EMAIL.sub("<email>", text)
+
+
+# --------------------------------------------------------------------------- counting
+
+
+class CallStats:
+    """Thread-safe counters of upstream calls, 429 answers and time spent, per upstream."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+
+    def record(self, upstream: str, seconds: float, status: int | None) -> None:
+        with self._lock:
+            self.calls[upstream] += 1
+            self.seconds[upstream] += seconds
+            if status == 429:
+                self.rate_limited[upstream] += 1
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {
+                "calls": dict(self.calls),
+                "rate_limited": dict(self.rate_limited),
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.rate_limited.clear()
+            self.seconds.clear()
+
+
+CALLS = CallStats()
+
+
+# --------------------------------------------------------------------------- rate limiting
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` requests per second, bursts up to ``burst``; thread-safe."""
+
+    def __init__(self, rate: float, burst: float | None = None, clock=time.monotonic,
+                 sleep=time.sleep) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self._tokens = self.burst
+        self._clock = clock
+        self._sleep = sleep
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, waiting as long as needed; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def penalise(self, seconds: float) -> None:
+        """After a 429: empty the bucket so other threads back off too."""
+        with self._lock:
+            self._tokens = min(self._tokens, -seconds * self.rate)
+
+
+# --------------------------------------------------------------------------- error table
+
+
+class Action(Enum):
+    OK = "ok"
+    RETRY = "retry"  # transient: retry with backoff
+    RATE_LIMITED = "rate_limited"  # wait Retry-After, then retry
+    REAUTH = "reauth"  # renew the token once, then retry
+    CONFIG = "config"  # fail as a configuration error
+    DENIED = "denied"  # fail: permission/scope missing
+    NOT_FOUND = "not_found"  # the object does not exist
+    FAIL = "fail"  # any other error: fail this request
+
+
+STATUS_ACTIONS: Mapping[int, Action] = {
+    400: Action.FAIL,
+    401: Action.REAUTH,
+    403: Action.DENIED,
+    404: Action.NOT_FOUND,
+    408: Action.RETRY,
+    409: Action.FAIL,
+    429: Action.RATE_LIMITED,
+    500: Action.RETRY,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+
+
+def action_for(status: int) -> Action:
+    """The action for an HTTP status (2xx/3xx OK; unknown 5xx retry; other 4xx fail)."""
+    if status < 400:
+        return Action.OK
+    return STATUS_ACTIONS.get(status, Action.RETRY if status >= 500 else Action.FAIL)
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds, an HTTP date or an ISO date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    now = now or dt.datetime.now(dt.UTC)
+    when: dt.datetime | None = None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --------------------------------------------------------------------------- auth hook
+
+
+class Auth(Protocol):
+    """How a connector authenticates requests; the client calls these hooks."""
+
+    def apply(self, request: requests.PreparedRequest | dict[str, Any]) -> None: ...
+
+    def invalidate(self) -> None: ...
+
+
+class _Retryable(Exception):
+    def __init__(self, wait: float, error: UpstreamError) -> None:
+        super().__init__(str(error))
+        self.wait = wait
+        self.error = error
+
+
+@dataclass
+class HttpSettings:
+    """Transport settings shared by the connectors."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 120.0  # longer waits fail the request as rate-limited
+    ca_bundle: str | None = None  # extra CA bundle; TLS verification is never switched off
+
+
+@dataclass
+class HttpClient:
+    """One upstream's HTTP client: session, timeouts, auth, retries, rate limits, counting.
+
+    Args:
+        upstream: short name of the upstream ("zoom", "moodle"...), for counting and errors.
+        base_url: prefix for relative paths.
+        auth: optional hook that adds credentials and can be invalidated after a 401.
+        limiter: default rate limiter; ``request(limiter=...)`` may pass a category's one.
+    """
+
+    upstream: str
+    base_url: str = ""
+    auth: Auth | None = None
+    limiter: RateLimiter | None = None
+    settings: HttpSettings = field(default_factory=HttpSettings)
+    session: requests.Session = field(default_factory=requests.Session)
+    stats: CallStats = field(default_factory=lambda: CALLS)
+    sleep: Callable[[float], None] = time.sleep
+    classify: Callable[[requests.Response], Action | None] | None = None
+
+    def __post_init__(self) -> None:
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        if self.settings.ca_bundle:
+            self.session.verify = self.settings.ca_bundle
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        limiter: RateLimiter | None = None,
+        authenticate: bool = True,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request with retries; return the successful response or raise.
+
+        Raises:
+            AuthError, PermissionDeniedError, NotFoundError, RateLimitedError,
+            TransientError, UpstreamError: per :data:`STATUS_ACTIONS`.
+        """
+        state = {"reauthed": False}
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.max_attempts),
+            retry=retry_if_exception_type(_Retryable),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(method, path, limiter or self.limiter, authenticate,
+                                      state, kwargs)
+        except _Retryable as exc:
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    # -- internals
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.wait >= 0:
+            return exc.wait
+        n = state.attempt_number
+        return min(self.settings.backoff_max, self.settings.backoff_base * (2 ** (n - 1)))
+
+    def _once(self, method, path, limiter, authenticate, state, kwargs) -> requests.Response:
+        url = self.url(path)
+        kwargs = dict(kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if authenticate and self.auth is not None:
+            self.auth.apply(headers)
+        kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
+        if limiter is not None:
+            limiter.acquire()
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            response = self.session.request(method, url, headers=headers, **kwargs)
+            status = response.status_code
+        except requests.exceptions.SSLError as exc:
+            raise ConfigError(
+                f"{self.upstream}: TLS verification failed for {scrub(self._host(url))}; "
+                "set the connector's ca_bundle if the server uses a private CA",
+                detail=scrub(str(exc)),
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(-1, TransientError(
+                f"{self.upstream}: no answer from {self._host(url)} ({type(exc).__name__})",
+                upstream=self.upstream, detail=scrub(str(exc)))) from None
+        finally:
+            self.stats.record(self.upstream, time.monotonic() - started, status)
+        return self._judge(response, limiter, state, method, url)
+
+    def _judge(self, response, limiter, state, method, url) -> requests.Response:
+        action = (self.classify(response) if self.classify else None) or action_for(
+            response.status_code)
+        if action is Action.OK:
+            return response
+        where = f"{self.upstream}: {method} {scrub(self._path(url))} -> HTTP {response.status_code}"
+        detail = scrub(response.text[:500])
+        if action is Action.RATE_LIMITED:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            wait = self.settings.backoff_base if wait is None else wait
+            if wait > self.settings.max_retry_after:
+                raise RateLimitedError(f"{where} (rate limited for {wait:.0f} s)",
+                                       retry_after=wait, upstream=self.upstream,
+                                       status=429, detail=detail)
+            if limiter is not None:
+                limiter.penalise(wait)
+            raise _Retryable(wait, RateLimitedError(where, retry_after=wait,
+                                                    upstream=self.upstream, status=429,
+                                                    detail=detail))
+        if action is Action.REAUTH and self.auth is not None and not state["reauthed"]:
+            state["reauthed"] = True
+            self.auth.invalidate()
+            raise _Retryable(0.0, AuthError(where, upstream=self.upstream, status=401,
+                                            detail=detail))
+        if action is Action.RETRY:
+            raise _Retryable(-1, TransientError(where, upstream=self.upstream,
+                                                status=response.status_code, detail=detail))
+        raise self._final_error(action, where, response.status_code, detail)
+
+    def _final_error(self, action: Action, where: str, status: int, detail: str) -> Exception:
+        kinds: dict[Action, type[UpstreamError]] = {
+            Action.REAUTH: AuthError,
+            Action.CONFIG: AuthError,
+            Action.DENIED: PermissionDeniedError,
+            Action.NOT_FOUND: NotFoundError,
+        }
+        cls = kinds.get(action, UpstreamError)
+        return cls(where, upstream=self.upstream, status=status, detail=detail)
+
+    @staticmethod
+    def _host(url: str) -> str:
+        return requests.utils.urlparse(url).netloc
+
+    @staticmethod
+    def _path(url: str) -> str:
+        parsed = requests.utils.urlparse(url)
+        return parsed.path + (f"?{parsed.query}" if parsed.query else "")

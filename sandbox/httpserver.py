@@ -1,0 +1,120 @@
+"""A small loopback HTTP server base the stand-ins share (stdlib, one thread per request)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class Request:
+    """What a route handler gets: method, path, query, headers and the raw body."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        parts = urlsplit(handler.path)
+        self.method = handler.command
+        self.raw_path = parts.path  # still percent-encoded, as sent
+        self.query = {k: v for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.headers = handler.headers
+        self.body = body
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+class Response:
+    def __init__(self, status: int = 200, body: bytes | str | Any = b"",
+                 headers: dict[str, str] | None = None, content_type: str | None = None) -> None:
+        self.status = status
+        self.headers = dict(headers or {})
+        if isinstance(body, bytes):
+            self.body = body
+        elif isinstance(body, str):
+            self.body = body.encode("utf-8")
+        else:
+            self.body = json.dumps(body).encode("utf-8")
+            content_type = content_type or "application/json; charset=utf-8"
+        self.headers.setdefault("Content-Type", content_type or "text/plain; charset=utf-8")
+
+
+class LoopbackServer:
+    """Serve ``self.handle(request) -> Response`` on 127.0.0.1 at a free port, in a thread.
+
+    Subclasses implement :meth:`handle`. ``requests_seen`` counts requests (tests read it).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.requests_seen = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def start(self) -> str:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with owner._lock:
+                    owner.requests_seen += 1
+                try:
+                    resp = owner.handle(Request(self, body))
+                except Exception as exc:  # a bug in the stand-in: answer 500, keep serving
+                    resp = Response(500, f"sandbox error: {type(exc).__name__}: {exc}")
+                if resp is None:  # the handler wants the connection dropped
+                    self.close_connection = True
+                    return
+                self.send_response(resp.status)
+                for key, value in resp.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(resp.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"sandbox-{type(self).__name__}")
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
