@@ -1,0 +1,248 @@
+"""The attendance job (points 30, 31): evidence -> verdicts -> marks outbox -> alerts.
+
+Lessons are looked at once they can be judged (synchronous: end + 30 min; asynchronous: due +
+60 min) and for ``attendance_window_days`` after that, until their result is final.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from connectors.errors import KartibaError, NotReadyError
+from mappings.evaluate import (
+    evaluate_async,
+    evaluate_sync,
+    evaluation_time,
+    lesson_info,
+)
+from mappings.model import (
+    ActivityEvidence,
+    ActivityRef,
+    Lesson,
+    LessonMode,
+    LessonResult,
+    MeetingEvidence,
+    MeetingRef,
+    Notice,
+    Student,
+    SubjectKind,
+    UzdotsInfo,
+)
+from sync_jobs.context import RunContext
+
+log = logging.getLogger("kartiba.jobs.attendance")
+
+LOOKBACK = dt.timedelta(days=21)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A remote lesson that can be judged now, with what its UZDOTS links to."""
+
+    lesson: Lesson
+    info: UzdotsInfo
+
+    @property
+    def synchronous(self) -> bool:
+        return self.lesson.mode is LessonMode.REMOTE_SYNC
+
+
+class AttendanceJob:
+    """Judge remote lessons whose evaluation time has come (points 30, 31, 35, 43)."""
+
+    name = "attendance"
+
+    def is_due(self, ctx: RunContext) -> bool:
+        return True
+
+    def run(self, ctx: RunContext) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        school = ctx.school()
+        window = dt.timedelta(days=ctx.policy.attendance_window_days)
+        # asynchronous work may be due days after its lesson: look further back for those
+        lessons = ctx.read_lessons(ctx.today - window - LOOKBACK, ctx.today)
+        notices = ctx.journal.notices(ctx.today - window - dt.timedelta(days=31), ctx.today)
+        candidates = self.candidates(ctx, lessons, school)
+        counts["lessons_due"] = len(candidates)
+        sync = [c for c in candidates if self._is_sync(c, school)]
+        asyn = [c for c in candidates if not self._is_sync(c, school)]
+        remote_sync = [Candidate(x, lesson_info(x, ctx.policy)) for x in lessons
+                       if x.mode.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
+        evidence = self.fetch_meetings(ctx, sync)
+        activity = self.fetch_activities(ctx, asyn)
+        by_student = _notices_by_student(notices)
+        for cand in sync:
+            result = self.judge_sync(ctx, cand, evidence, remote_sync, by_student, school)
+            if result is not None:
+                self.record(ctx, result, counts)
+        for cand in asyn:
+            if activity.get(cand.lesson.id) is _FAILED:
+                continue  # a platform failed: judge this lesson at the next run
+            result = evaluate_async(
+                cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
+                    by_student, cand.lesson, school), ctx.policy, ctx.now,
+                system_author=ctx.settings.eklase.service_account,
+                aliases=ctx.settings.identity.aliases)
+            self.record(ctx, result, counts)
+        return counts
+
+    # -- selection
+
+    def candidates(self, ctx: RunContext, lessons: Sequence[Lesson], school) -> list[Candidate]:
+        """Remote lessons whose evaluation time has passed, within the window, not final."""
+        oldest = ctx.now - dt.timedelta(days=ctx.policy.attendance_window_days)
+        out = []
+        for lesson in lessons:
+            if not lesson.mode.is_remote or ctx.store.lesson_final(lesson.id):
+                continue
+            subject = school.subjects.get(lesson.subject_id)
+            if subject is not None and subject.kind is SubjectKind.QUALIFICATION_PRACTICE:
+                continue  # point 8: no attendance from remote practice; the quota job alerts
+            info = lesson_info(lesson, ctx.policy)
+            due_at = evaluation_time(lesson, info, ctx.policy, school=school)
+            if due_at > ctx.now:
+                continue
+            if due_at < oldest:
+                continue
+            out.append(Candidate(lesson, info))
+        return out
+
+    @staticmethod
+    def _is_sync(cand: Candidate, school) -> bool:
+        subject = school.subjects.get(cand.lesson.subject_id)
+        is_class_hour = subject is not None and subject.kind is SubjectKind.CLASS_HOUR
+        return cand.synchronous or is_class_hour  # point 13: class hours are synchronous
+
+    # -- evidence
+
+    def fetch_meetings(self, ctx: RunContext, cands: Sequence[Candidate]
+                       ) -> dict[str, MeetingEvidence | Exception]:
+        """One fetch per (meeting, lesson window); joint lessons reuse the source's cache."""
+        school = ctx.school()
+        jobs: dict[str, tuple[MeetingRef, Lesson]] = {}
+        for cand in cands:
+            ref = _first_supported(cand.info.meetings, ctx)
+            if ref is not None:
+                jobs[cand.lesson.id] = (ref, cand.lesson)
+
+        def fetch(item: tuple[str, tuple[MeetingRef, Lesson]]):
+            lesson_id, (ref, lesson) = item
+            host = school.teachers.get(lesson.teacher_id)
+            try:
+                return lesson_id, ctx.meetings[ref.platform].fetch(
+                    ref, lesson.start, lesson.end, host)
+            except (KartibaError, OSError) as exc:  # one lesson's failure: the rest goes on
+                return lesson_id, exc
+
+        workers = max(1, min(ctx.settings.jobs.max_workers, len(jobs)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return dict(pool.map(fetch, sorted(jobs.items())))
+
+    def fetch_activities(self, ctx: RunContext, cands: Sequence[Candidate]
+                         ) -> dict[str, list[ActivityEvidence] | None]:
+        """One batched fetch per platform for every linked activity of the due lessons."""
+        refs: dict[str, list[ActivityRef]] = defaultdict(list)
+        for cand in cands:
+            for ref in cand.info.activities:
+                if ref.platform in ctx.activities and ref not in refs[ref.platform]:
+                    refs[ref.platform].append(ref)
+        found: dict[ActivityRef, ActivityEvidence] = {}
+        failed: set[str] = set()
+        for platform, platform_refs in sorted(refs.items()):
+            try:
+                found.update(ctx.activities[platform].fetch(platform_refs, ctx.now))
+            except (KartibaError, OSError) as exc:
+                failed.add(platform)
+                log.warning("activity fetch failed system=%s refs=%d error=%s", platform,
+                            len(platform_refs), getattr(exc, "message", type(exc).__name__))
+        out: dict[str, list[ActivityEvidence] | None] = {}
+        for cand in cands:
+            usable = [r for r in cand.info.activities if r.platform in ctx.activities]
+            if any(r.platform in failed for r in usable):
+                out[cand.lesson.id] = _FAILED  # try again next run
+            elif not usable:
+                out[cand.lesson.id] = None
+            else:
+                out[cand.lesson.id] = [found[r] for r in usable if r in found]
+        return out
+
+    # -- judging
+
+    def judge_sync(self, ctx: RunContext, cand: Candidate, evidence, sync, by_student,
+                   school) -> LessonResult | None:
+        lesson = cand.lesson
+        got = evidence.get(lesson.id)
+        if isinstance(got, NotReadyError):
+            log.info("lesson=%s meeting not ready yet; later run", lesson.id)
+            return None
+        if isinstance(got, Exception):
+            log.warning("lesson=%s evidence fetch failed: %s", lesson.id,
+                        getattr(got, "message", type(got).__name__))
+            ctx.counts["evidence_errors"] += 1
+            return None
+        return evaluate_sync(
+            lesson, school, got, _lesson_notices(by_student, lesson, school), ctx.policy,
+            ctx.now, system_author=ctx.settings.eklase.service_account,
+            joint_roster=_joint_roster(cand, sync, school),
+            aliases=ctx.settings.identity.aliases)
+
+    def record(self, ctx: RunContext, result: LessonResult | None, counts: Counter[str]) -> None:
+        if result is None:
+            return
+        store = ctx.store
+        lesson = ctx.lessons.get(result.lesson_id)
+        final = result.final or (lesson is not None and self._window_closed(ctx, lesson))
+        if ctx.dry_run:
+            counts["marks_proposed"] += len(result.marks)
+            ctx.alert(result.alerts)
+            return
+        store.save_lesson_result(result.lesson_id, ctx.run_id, final, result.verdicts, ctx.now)
+        counts["marks_queued"] += store.enqueue_marks(result.marks, ctx.run_id)
+        for skip in result.skips:
+            if store.record_skip(skip, ctx.run_id):
+                ctx.skips.append(skip)
+                counts["skipped"] += 1
+        ctx.alert(result.alerts)
+        counts["lessons_final" if final else "lessons_open"] += 1
+
+    def _window_closed(self, ctx: RunContext, lesson: Lesson) -> bool:
+        return lesson.end + dt.timedelta(days=ctx.policy.attendance_window_days) <= ctx.now
+
+
+_FAILED: list[ActivityEvidence] = []  # identity marker: the platform failed, judge later
+
+
+def _first_supported(refs: Sequence[MeetingRef], ctx: RunContext) -> MeetingRef | None:
+    return next((r for r in refs if r.platform in ctx.meetings), None)
+
+
+def _notices_by_student(notices: Sequence[Notice]) -> dict[str, list[Notice]]:
+    out: dict[str, list[Notice]] = defaultdict(list)
+    for notice in notices:
+        out[notice.student_id].append(notice)
+    return out
+
+
+def _lesson_notices(by_student, lesson: Lesson, school) -> list[Notice]:
+    return [n for s in school.roster(lesson.group_id) for n in by_student.get(s.id, ())
+            if n.covers(lesson.date)]
+
+
+def _joint_roster(cand: Candidate, sync: Sequence[Candidate], school) -> tuple[Student, ...]:
+    """Point 15: every group whose lesson shares this meeting at the same time."""
+    keys = {(m.platform, m.key) for m in cand.info.meetings}
+    groups = {cand.lesson.group_id}
+    for other in sync:
+        lo = other.lesson
+        if lo.id == cand.lesson.id or lo.start >= cand.lesson.end or lo.end <= cand.lesson.start:
+            continue
+        if keys & {(m.platform, m.key) for m in other.info.meetings}:
+            groups.add(lo.group_id)
+    if len(groups) == 1:
+        return ()
+    return tuple(s for g in sorted(groups) for s in school.roster(g))

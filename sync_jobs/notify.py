@@ -1,0 +1,115 @@
+"""Alerts of a run -> ledger -> one e-mail per recipient (never the same alert twice).
+
+Flow: resolve each alert's audience to addresses, claim (alert, address) pairs in the ledger,
+then send every pending ledger item grouped by address — including items an earlier run
+claimed but could not send — and mark them sent right after the SMTP server accepted them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from connectors.errors import KartibaError
+from mappings.model import Alert
+from sync_jobs.alerts.compose import AlertItem, Recipient, render_message
+from sync_jobs.alerts.recipients import resolve
+from sync_jobs.context import RunContext
+from sync_jobs.state import LedgerItem, ledger_key
+
+log = logging.getLogger("kartiba.notify")
+
+
+def unique(alerts: Sequence[Alert]) -> list[Alert]:
+    """The first alert of each (kind, lesson, student): rules may repeat one across jobs."""
+    seen: dict[str, Alert] = {}
+    for alert in alerts:
+        seen.setdefault(alert.key, alert)
+    return list(seen.values())
+
+
+def send_alerts(ctx: RunContext, mailer) -> Counter[str]:
+    """Claim this run's alerts and send everything pending; returns counts."""
+    counts: Counter[str] = Counter()
+    school = ctx.school()
+    live: dict[str, Alert] = {}
+    pairs: list[tuple[Alert, Recipient]] = []
+    for alert in unique(ctx.alerts):
+        lesson = ctx.lessons.get(alert.lesson_id) if alert.lesson_id else None
+        for recipient in resolve(alert, lesson, school,
+                                 parents=ctx.settings.school.notify_parents):
+            pairs.append((alert, recipient))
+            live[ledger_key(alert, recipient.email)] = alert
+    counts["alerts"] = len(unique(ctx.alerts))
+    if ctx.dry_run:
+        for alert, recipient in pairs:
+            print(f"would alert {alert.kind} lesson={alert.lesson_id or '-'} "
+                  f"student={alert.student_id or '-'} role={recipient.role}")
+        return counts
+    ctx.store.ledger_claim(pairs, ctx.run_id)
+    pending = ctx.store.ledger_pending()
+    if mailer is None:
+        if pending or ctx.digests:
+            log.warning("%d alert item(s) pending but no SMTP server is configured ([smtp])",
+                        len(pending))
+        return counts
+    if pending:
+        counts.update(_send_grouped(ctx, mailer, pending, live))
+    if ctx.digests:
+        counts.update(_send_digests(ctx, mailer))
+    return counts
+
+
+def _send_grouped(ctx: RunContext, mailer, pending: list[LedgerItem],
+                  live: dict[str, Alert]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    school = ctx.school()
+    by_address: dict[str, list[LedgerItem]] = defaultdict(list)
+    for item in pending:
+        by_address[item.recipient].append(item)
+    with mailer.session() as session:
+        for address, items in sorted(by_address.items()):
+            recipient = Recipient(email=address, name=_name(address, school),
+                                  role=items[0].role)
+            rendered = [AlertItem.of(live.get(i.key, i.alert),
+                                     ctx.lessons.get(i.alert.lesson_id or ""), school)
+                        for i in items]
+            message = render_message(recipient, rendered, school_name=school.name,
+                                     sender=ctx.settings.smtp.sender,
+                                     lang=ctx.settings.school.language, run_id=ctx.run_id,
+                                     now=ctx.now)
+            try:
+                session.send(message)
+            except KartibaError as exc:
+                counts["emails_failed"] += 1
+                log.warning("mail to role=%s not sent (retried next run): %s",
+                            recipient.role, exc.message)
+                continue
+            ctx.store.ledger_mark_sent([i.key for i in items], ctx.run_id,
+                                       message["Message-ID"], at=ctx.now)
+            counts["emails"] += 1
+    return counts
+
+
+def _send_digests(ctx: RunContext, mailer) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    with mailer.session() as session:
+        for period_key, message in ctx.digests:
+            try:
+                session.send(message)
+            except KartibaError as exc:
+                counts["emails_failed"] += 1
+                log.warning("digest not sent (retried next run): %s", exc.message)
+                continue
+            ctx.store.mark_digest_sent("weekly", period_key, ctx.run_id)
+            counts["digests"] += 1
+            counts["emails"] += 1
+    return counts
+
+
+def _name(address: str, school) -> str:
+    for teacher in school.teachers.values():
+        if teacher.email.strip().lower() == address:
+            return teacher.name
+    return ""

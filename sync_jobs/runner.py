@@ -1,0 +1,95 @@
+"""One run: lock, build the context, run the jobs, drain the outbox, send the alerts."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mappings.calendar import SchoolCalendar
+from mappings.model import Skip
+from sync_jobs import wiring
+from sync_jobs.context import RunContext
+from sync_jobs.jobs import JOBS
+from sync_jobs.notify import send_alerts
+from sync_jobs.outbox import drain_outbox
+from sync_jobs.settings import Settings
+from sync_jobs.state import StateStore
+
+log = logging.getLogger("kartiba.run")
+
+
+@dataclass
+class RunSummary:
+    """What one run did (ids and counts only)."""
+
+    run_id: str
+    locked_out: bool = False
+    jobs: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    skips: list[Skip] = field(default_factory=list)
+
+    def line(self) -> str:
+        if self.locked_out:
+            return "kartiba: another run is in progress; this one did nothing"
+        parts = [f"{k}={v}" for k, v in sorted(self.counts.items()) if v]
+        return f"kartiba run {self.run_id}: " + (" ".join(parts) or "nothing to do")
+
+
+def select_jobs(names: Sequence[str] | None, ctx: RunContext):
+    """The named jobs (in the canonical order), or every job that is due."""
+    if names:
+        unknown = sorted(set(names) - set(JOBS))
+        if unknown:
+            raise ValueError(f"unknown job(s): {', '.join(unknown)}; known: {', '.join(JOBS)}")
+        return [JOBS[n]() for n in JOBS if n in names]
+    return [job for job in (cls() for cls in JOBS.values()) if job.is_due(ctx)]
+
+
+def run_once(settings: Settings, now, job_names: Sequence[str] | None = None, *,
+             dry_run: bool = False, run_id: str | None = None) -> RunSummary:
+    """Run the jobs at ``now`` (read once by the caller) under the run lock."""
+    run_id = run_id or uuid.uuid4().hex[:12]
+    summary = RunSummary(run_id)
+    store = StateStore.open(settings.state.path)
+    try:
+        if not store.acquire_lock(run_id, now, stale_after_s=settings.state.stale_lock_s):
+            summary.locked_out = True
+            return summary
+        try:
+            _run_locked(settings, store, now, job_names, dry_run, run_id, summary)
+        finally:
+            store.release_lock(run_id)
+    finally:
+        store.close()
+    return summary
+
+
+def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> None:
+    policy = settings.policy_obj
+    ctx = RunContext(
+        settings=settings, policy=policy,
+        calendar=SchoolCalendar(policy.non_teaching_days), store=store, now=now,
+        run_id=run_id, journal=wiring.journal(settings), dry_run=dry_run)
+    ctx.meetings = wiring.meeting_sources(settings, webhooks=store)
+    ctx.activities = wiring.activity_sources(settings, ledger=store)
+    jobs = select_jobs(job_names, ctx)
+    store.start_run(run_id, now, [j.name for j in jobs])
+    mailer = wiring.mailer(settings)
+    for job in jobs:
+        counts = job.run(ctx)
+        summary.jobs[job.name] = dict(counts)
+        log.info("job=%s run=%s %s", job.name, run_id,
+                 " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    if not dry_run:
+        ctx.sink = wiring.sink(settings, ctx, mailer)
+        summary.counts.update(drain_outbox(ctx))
+    summary.counts.update(send_alerts(ctx, mailer))
+    summary.counts.update(ctx.counts)
+    for counts in summary.jobs.values():
+        for key in ("marks_queued", "lessons_final", "skipped"):
+            summary.counts[key] += counts.get(key, 0)
+    summary.skips = list(ctx.skips)
+    store.finish_run(run_id, now, dict(summary.counts))
