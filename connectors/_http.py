@@ -372,3 +372,35 @@ class HttpClient:
     def _path(url: str) -> str:
         parsed = requests.utils.urlparse(url)
         return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+
+
+# --------------------------------------------------------------------------- shared limiters
+
+
+class LimiterRegistry:
+    """Process-wide rate limiters by key, for upstreams that limit per account and category.
+
+    Zoom, for example, limits each account per rate-limit category ("Light", "Medium",
+    "Heavy"); every client of that account in this process must draw from the same bucket.
+    The first caller for a key decides its rate; later callers get the same limiter.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._limiters: dict[tuple[str, ...], RateLimiter] = {}
+
+    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
+        """The limiter for ``key``, created with ``rate``/``burst`` on first use."""
+        with self._lock:
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                limiter = self._limiters[key] = RateLimiter(rate, burst)
+            return limiter
+
+    def clear(self) -> None:
+        """Forget every limiter (tests)."""
+        with self._lock:
+            self._limiters.clear()
+
+
+LIMITERS = LimiterRegistry()

@@ -8,10 +8,10 @@ This module holds data classes only: no I/O, no clock, no environment.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 
 class LessonMode(StrEnum):
