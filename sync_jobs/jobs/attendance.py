@@ -66,7 +66,9 @@ class AttendanceJob:
         window = dt.timedelta(days=ctx.policy.attendance_window_days)
         # asynchronous work may be due days after its lesson: look further back for those
         lessons = ctx.read_lessons(ctx.today - window - LOOKBACK, ctx.today)
-        notices = ctx.journal.notices(ctx.today - window - dt.timedelta(days=31), ctx.today)
+        since = ctx.today - window - LOOKBACK
+        # notices from e-klase, plus those recorded with `kartiba notice` (phone, SMS, mail)
+        notices = ctx.journal.notices(since, ctx.today) + ctx.store.notices(since, ctx.today)
         candidates = self.candidates(ctx, lessons, school)
         counts["lessons_due"] = len(candidates)
         sync = [c for c in candidates if self._is_sync(c, school)]
