@@ -72,6 +72,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out without a 40 ms stall
 
             def log_message(self, *args: Any) -> None:  # quiet
                 return

@@ -25,6 +25,8 @@ from sandbox.world import World
 from sandbox.zoom import ZoomSandbox
 
 SERVICE_ACCOUNT = "kartiba"
+MEET_CLIENT = "kartiba@demo-school.iam.gserviceaccount.com"
+MEET_SUBJECT = "admin@demo.school.lv"
 
 
 @dataclass
@@ -57,7 +59,8 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sand
                        account_id="demo-account")
     graph = GraphSandbox(world, tenant="demo-tenant", client_id="demo-graph",
                          client_secret=graph_secret)
-    meet = MeetSandbox(world, public_key_pem=public_pem)
+    meet = MeetSandbox(world, public_key_pem=public_pem, client_email=MEET_CLIENT,
+                       subjects=[MEET_SUBJECT])
     moodle = MoodleSandbox(world, token=moodle_token)
     for server in (eklase, zoom, graph, meet, moodle):
         server.start()
@@ -72,7 +75,7 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sand
         exports[name] = ExportWriter(world, name, folder)
 
     service_account = {
-        "type": "service_account", "client_email": "kartiba@demo.iam.gserviceaccount.com",
+        "type": "service_account", "client_email": MEET_CLIENT,
         "private_key": key_pem, "token_uri": meet.base_url + "/token",
         "private_key_id": "demo-key",
     }
@@ -94,7 +97,7 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sand
                   "client_secret": graph_secret, "graph_url": graph.base_url + "/v1.0",
                   "login_url": graph.base_url},
         "meet": {"enabled": True, "service_account_json": json.dumps(service_account),
-                 "subject": "admin@demo.school.lv", "api_url": meet.base_url + "/v2",
+                 "subject": MEET_SUBJECT, "api_url": meet.base_url + "/v2",
                  "token_url": meet.base_url + "/token"},
         "moodle": {"enabled": True, "base_url": moodle.base_url, "token": moodle_token},
         "uzdevumi": {"enabled": True, "drop_dir": str(drop["uzdevumi"])},

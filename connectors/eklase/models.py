@@ -1,0 +1,159 @@
+"""Shapes of the journal gateway's responses (contract v1, ``journal.xsd``).
+
+zeep turns the SOAP body into Python values; these models check one record at a time, so a
+malformed record can be reported and skipped while the rest is used. Field names follow the
+XSD (camelCase on the wire, snake_case here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from mappings.model import Agreement, NoticeKind, SubjectKind
+
+
+class WsShape(BaseModel):
+    """Base of the gateway shapes: camelCase aliases, unknown keys ignored, immutable."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              frozen=True)
+
+
+def _none_to_empty(value: object) -> object:
+    """zeep reads an empty text element as None; a text field may be empty."""
+    return "" if value is None else value
+
+
+class WsServiceInfo(WsShape):
+    school_name: str
+    gateway_version: str
+    server_time: AwareDatetime
+
+
+class WsTeacher(WsShape):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    email: str = ""
+
+    _email = field_validator("email", mode="before")(_none_to_empty)
+
+
+class WsStudent(WsShape):
+    id: str = Field(min_length=1)
+    first_name: str = Field(min_length=1)
+    last_name: str = Field(min_length=1)
+    email: str = ""
+    offline_mode: bool
+
+    _email = field_validator("email", mode="before")(_none_to_empty)
+
+
+class WsGroup(WsShape):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    class_teacher_id: str | None = None
+    student: list[dict] = []  # validated one by one (WsStudent), so one bad row is skipped
+
+    _student = field_validator("student", mode="before")(lambda v: v or [])
+
+
+class WsPlannedHours(WsShape):
+    group_id: str = Field(min_length=1)
+    hours: NonNegativeInt
+
+
+class WsSubject(WsShape):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: SubjectKind
+    planned_hours: list[WsPlannedHours] = []
+
+    _planned = field_validator("planned_hours", mode="before")(lambda v: v or [])
+
+
+class WsTopic(WsShape):
+    text: str
+    entered_at: AwareDatetime
+
+    _text = field_validator("text", mode="before")(_none_to_empty)
+
+
+class WsAttachment(WsShape):
+    name: str = Field(min_length=1)
+
+
+class WsUzdots(WsShape):
+    text: str
+    attachment: list[WsAttachment] = []
+    created_at: AwareDatetime
+    modified_at: AwareDatetime | None = None
+    author_id: str | None = None
+
+    _text = field_validator("text", mode="before")(_none_to_empty)
+    _attachment = field_validator("attachment", mode="before")(lambda v: v or [])
+
+
+class WsMark(WsShape):
+    student_id: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+    excused: bool | None = None
+    author_id: str = Field(min_length=1)
+    entered_at: AwareDatetime
+
+
+class WsLesson(WsShape):
+    id: str = Field(min_length=1)
+    date: dt.date
+    number: PositiveInt
+    start: AwareDatetime
+    end: AwareDatetime
+    group_id: str = Field(min_length=1)
+    subject_id: str = Field(min_length=1)
+    teacher_id: list[str] = Field(min_length=1)
+    lesson_type: str = Field(min_length=1)
+    topic: WsTopic | None = None
+    uzdots: WsUzdots | None = None
+    mark: list[WsMark] = []
+
+    _mark = field_validator("mark", mode="before")(lambda v: v or [])
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> WsLesson:
+        if self.end <= self.start:
+            raise ValueError("lesson end is not after its start")
+        return self
+
+
+class WsNotice(WsShape):
+    id: str = Field(min_length=1)
+    student_id: str = Field(min_length=1)
+    kind: NoticeKind
+    date_from: dt.date
+    date_to: dt.date
+    received_at: AwareDatetime
+    agreement: Agreement | None = None
+    new_due: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WsNotice:
+        if self.date_to < self.date_from:
+            raise ValueError("notice dateTo is before dateFrom")
+        return self
+
+
+class WsWriteResult(WsShape):
+    status: Literal["created", "already-present", "refused"]
+    reason: str | None = None

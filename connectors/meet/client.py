@@ -1,0 +1,158 @@
+"""Wire calls to the Google Meet REST API v2, through the shared HTTP client.
+
+Calls used (scope ``meetings.space.readonly``, delegated token):
+
+* ``GET /conferenceRecords?filter=space.meeting_code = "abc-defg-hij" AND start_time>=...``;
+* ``GET /{conferenceRecord}/participants``;
+* ``GET /{participant}/participantSessions``.
+
+Lists are paged with ``pageToken``/``nextPageToken``; :class:`PageTokenPages` follows them.
+Retries, 429 and token renewal are the shared client's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel, ValidationError
+
+from connectors._http import HttpClient
+from connectors.errors import PermissionDeniedError, ProtocolError, RecordError
+from connectors.meet.models import ConferenceRecord, MeetParticipant, ParticipantSession
+
+log = logging.getLogger("kartiba.meet")
+
+M = TypeVar("M", bound=BaseModel)
+
+RECORDS_PAGE = 100  # conferenceRecords.list maximum
+PARTICIPANTS_PAGE = 250  # participants.list / participantSessions.list maximum
+
+DENIED_HINT = (
+    "meet: the Meet REST API refused access (HTTP 403). Enable the Google Meet REST API in "
+    "the service account's Cloud project and delegate the scope "
+    "https://www.googleapis.com/auth/meetings.space.readonly to its client id "
+    "(Admin console, domain-wide delegation); meet.subject must be a user of the domain."
+)
+
+
+def rfc3339(value: dt.datetime) -> str:
+    """An aware datetime as an RFC 3339 UTC timestamp (``2026-11-30T07:00:00Z``)."""
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class PageTokenPages:
+    """Iterate over the items of a Google list method, following ``nextPageToken``.
+
+    Args:
+        http: the Meet API client.
+        path: the list URL path (relative to the API root).
+        items_key: the response field holding the items (absent when there are none).
+        params: query parameters of the first call (kept on every page, as Google requires).
+        max_pages: a safety stop against a server that never stops paging.
+    """
+
+    def __init__(self, http: HttpClient, path: str, items_key: str,
+                 params: dict[str, Any] | None = None, max_pages: int = 500) -> None:
+        self._http = http
+        self._path = path
+        self._items_key = items_key
+        self._params = dict(params or {})
+        self._max_pages = max_pages
+        self.pages = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            params = dict(self._params)
+            if token:
+                params["pageToken"] = token
+            try:
+                body = self._http.get_json(self._path, params=params)
+            except ValueError:  # requests' JSONDecodeError
+                raise ProtocolError("meet: the Meet API answered something that is not JSON",
+                                    upstream="meet") from None
+            self.pages += 1
+            if not isinstance(body, dict):
+                raise ProtocolError("meet: list answer is not a JSON object", upstream="meet")
+            items = body.get(self._items_key, [])
+            if not isinstance(items, list):
+                raise ProtocolError(f"meet: '{self._items_key}' is not a list", upstream="meet")
+            yield from items
+            token = body.get("nextPageToken") or None
+            if token is None:
+                return
+            if not isinstance(token, str) or token in seen or self.pages >= self._max_pages:
+                raise ProtocolError("meet: nextPageToken paging does not end", upstream="meet")
+            seen.add(token)
+
+
+def parse_items(model: type[M], items: Any, what: str) -> list[M]:
+    """Validate each item; a malformed one is logged as a :class:`RecordError` and skipped."""
+    out: list[M] = []
+    for index, item in enumerate(items):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            ref = item.get("name") if isinstance(item, dict) else None
+            error = RecordError(f"meet: malformed {what} skipped", system="meet",
+                                record=str(ref or f"#{index}"),
+                                detail=f"{exc.error_count()} validation error(s)")
+            log.warning("%s (record %s: %s)", error.message, error.record, error.detail)
+    return out
+
+
+@contextlib.contextmanager
+def _explain_denied() -> Iterator[None]:
+    try:
+        yield
+    except PermissionDeniedError as exc:
+        raise PermissionDeniedError(DENIED_HINT, upstream="meet", status=exc.status,
+                                    detail=exc.detail) from None
+
+
+class MeetClient:
+    """The Meet API calls the Meet source needs.
+
+    Args:
+        http: shared HTTP client with ``base_url`` = the API root (``.../v2``) and the
+            delegated token hook.
+    """
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    def conference_records(self, meeting_code: str, started_from: dt.datetime,
+                           started_to: dt.datetime) -> list[ConferenceRecord]:
+        """Conferences held under a meeting code that started within [from, to]."""
+        expr = (f'space.meeting_code = "{meeting_code}" AND '
+                f'start_time>="{rfc3339(started_from)}" AND start_time<="{rfc3339(started_to)}"')
+        pages = PageTokenPages(self.http, "conferenceRecords", "conferenceRecords",
+                               {"filter": expr, "pageSize": RECORDS_PAGE})
+        with _explain_denied():
+            items = list(pages)
+        return parse_items(ConferenceRecord, items, "conference record")
+
+    def participants(self, record_name: str) -> list[MeetParticipant]:
+        """Every participant of one conference record, all pages."""
+        pages = PageTokenPages(self.http, f"{quote(record_name, safe='/')}/participants",
+                               "participants", {"pageSize": PARTICIPANTS_PAGE})
+        with _explain_denied():
+            items = list(pages)
+        return parse_items(MeetParticipant, items, "participant")
+
+    def sessions(self, participant_name: str) -> list[ParticipantSession]:
+        """Every session (join to leave) of one participant, all pages."""
+        pages = PageTokenPages(self.http,
+                               f"{quote(participant_name, safe='/')}/participantSessions",
+                               "participantSessions", {"pageSize": PARTICIPANTS_PAGE})
+        with _explain_denied():
+            items = list(pages)
+        return parse_items(ParticipantSession, items, "participant session")

@@ -1,0 +1,247 @@
+"""Teams attendance as :class:`connectors.base.MeetingSource` evidence.
+
+For one lesson: find the meeting from its join URL under the organizer (the lesson's teacher,
+``host.email`` as the user principal name), take every attendance report (one per session)
+overlapping [lesson start - 30 min, lesson end + 2 h], and turn their attendance records into
+one :class:`Participant` per person (e-mail when present, else the identity id, else the
+display name) with all join/leave intervals merged. Graph gives no chat here: ``chat=None``.
+Answers are cached for the life of the source (one run), so a joint lesson (point 15) that
+shares a meeting costs one set of calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from connectors.errors import NotFoundError, RecordError
+from connectors.teams.auth import ClientCredentialsAuth
+from connectors.teams.client import GraphClient, teams_encoded
+from connectors.teams.models import AttendanceRecord, AttendanceReport, OnlineMeeting
+from mappings.model import MeetingEvidence, MeetingRef, Participant, Segment, Teacher
+
+log = logging.getLogger("kartiba.teams")
+
+PLATFORM = "teams"
+WINDOW_BEFORE = dt.timedelta(minutes=30)
+WINDOW_AFTER = dt.timedelta(hours=2)
+
+T = TypeVar("T")
+
+
+class _Memo:
+    """A thread-safe per-run cache: each key is computed once, even by concurrent callers
+    (they wait for the first); an error is not cached, the next caller tries again."""
+
+    def __init__(self) -> None:
+        self._data: dict[Hashable, object] = {}
+        self._pending: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._data:
+                return self._data[key]  # type: ignore[return-value]
+            key_lock = self._pending.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._data:
+                    return self._data[key]  # type: ignore[return-value]
+            value = compute()
+            with self._lock:
+                self._data[key] = value
+                self._pending.pop(key, None)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+def join_url_candidates(ref: MeetingRef) -> list[str]:
+    """Join URLs to look the meeting up by, best first: the link as the teacher wrote it,
+    then the Teams-encoded form of the reference key (which may be decoded)."""
+    out: list[str] = []
+    for url in (ref.url, teams_encoded(ref.key), ref.key):
+        if url and url not in out:
+            out.append(url)
+    return out
+
+
+def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Sort and merge overlapping or touching segments."""
+    merged: list[Segment] = []
+    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
+        if merged and seg.start <= merged[-1].end:
+            if seg.end > merged[-1].end:
+                merged[-1] = Segment(merged[-1].start, seg.end)
+        else:
+            merged.append(seg)
+    return tuple(merged)
+
+
+def person_key(record: AttendanceRecord) -> tuple[str, str] | None:
+    """Who a record belongs to: e-mail, else identity id, else display name (None if none)."""
+    if record.email:
+        return ("email", record.email.casefold())
+    if record.identity_id:
+        return ("id", record.identity_id)
+    if record.display_name:
+        return ("name", record.display_name.casefold())
+    return None
+
+
+def record_segments(record: AttendanceRecord, report: AttendanceReport) -> list[Segment]:
+    """The record's intervals as segments; an open interval ends with the report.
+
+    Raises:
+        RecordError: an interval that ends before it starts.
+    """
+    out = []
+    for interval in record.attendance_intervals:
+        leave = interval.leave
+        if leave is None and interval.duration_in_seconds is not None:
+            leave = interval.join + dt.timedelta(seconds=interval.duration_in_seconds)
+        leave = leave or report.meeting_end
+        if leave < interval.join:
+            raise RecordError("teams: attendance interval ends before it starts",
+                              system=PLATFORM, record=record.record_ref)
+        if leave > interval.join:
+            out.append(Segment(interval.join, leave))
+    return out
+
+
+@dataclass
+class _Person:
+    name: str = ""
+    email: str = ""
+    platform_id: str = ""
+    segments: list[Segment] = field(default_factory=list)
+
+    def add(self, record: AttendanceRecord, segments: list[Segment]) -> None:
+        self.name = self.name or record.display_name
+        self.email = self.email or record.email
+        self.platform_id = self.platform_id or record.identity_id
+        self.segments.extend(segments)
+
+    def participant(self) -> Participant:
+        return Participant(name=self.name, email=self.email, platform_id=self.platform_id,
+                           segments=merge_segments(self.segments))
+
+
+def group_participants(
+    reports: Iterable[tuple[AttendanceReport, list[AttendanceRecord]]],
+) -> tuple[Participant, ...]:
+    """One participant per person over all reports; malformed records are logged and skipped."""
+    people: dict[tuple[str, str], _Person] = {}
+    for report, records in reports:
+        for record in records:
+            key = person_key(record)
+            try:
+                if key is None:
+                    raise RecordError("teams: attendance record without e-mail, id or name",
+                                      system=PLATFORM, record=record.record_ref)
+                segments = record_segments(record, report)
+            except RecordError as exc:
+                log.warning("%s (report %s, record %s)", exc.message, report.id, exc.record)
+                continue
+            people.setdefault(key, _Person()).add(record, segments)
+    return tuple(people[k].participant() for k in sorted(people))
+
+
+class TeamsMeetingSource:
+    """Teams (Microsoft Graph) implementation of :class:`connectors.base.MeetingSource`.
+
+    Args:
+        client: the Graph calls.
+        auth: the token hook, used by :meth:`health`.
+        before, after: the lesson window is [start - before, end + after] (policy).
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, client: GraphClient, auth: ClientCredentialsAuth | None = None, *,
+                 before: dt.timedelta = WINDOW_BEFORE,
+                 after: dt.timedelta = WINDOW_AFTER) -> None:
+        self.client = client
+        self.auth = auth
+        self.before = before
+        self.after = after
+        self._meetings = _Memo()
+        self._reports = _Memo()
+        self._records = _Memo()
+
+    def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
+              host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
+        """Evidence of the Teams meeting ``ref`` (key = join URL) around one lesson."""
+        if ref.platform != PLATFORM:
+            raise ValueError(f"not a Teams meeting reference: {ref.platform!r}")
+        if lesson_start.tzinfo is None or lesson_end.tzinfo is None:
+            raise ValueError("lesson_start and lesson_end must be timezone-aware")
+        empty = MeetingEvidence(platform=PLATFORM, key=ref.key, found=False,
+                                host_email=host.email if host else "",
+                                host_name=host.name if host else "")
+        if host is None or not host.email.strip():
+            log.warning("teams: lesson teacher %s has no e-mail: cannot look up the organizer",
+                        host.id if host else "-")
+            return empty
+        meeting = self._meeting(host.email, ref)
+        if meeting is None:
+            log.info("teams: no online meeting with this join URL for organizer %s", host.id)
+            return empty
+        window = (lesson_start - self.before, lesson_end + self.after)
+        reports = [r for r in self._reports_of(host.email, meeting.id) if r.overlaps(*window)]
+        if not reports:
+            log.info("teams: meeting %s has no attendance report in the lesson window",
+                     meeting.id)
+            return empty
+        pairs = [(r, self._records_of(host.email, meeting.id, r.id)) for r in reports]
+        participants = group_participants(sorted(pairs, key=lambda p: p[0].meeting_start))
+        log.info("teams: meeting %s: %d report(s), %d participant(s)", meeting.id,
+                 len(reports), len(participants))
+        return MeetingEvidence(platform=PLATFORM, key=ref.key, found=True,
+                               participants=participants, chat=None,
+                               host_email=host.email, host_name=host.name,
+                               instances=len(reports))
+
+    def health(self) -> str:
+        """Check that an app-only token can be obtained (Graph has no cheap app-only ping)."""
+        if self.auth is None:
+            return "teams: no credentials configured"
+        self.auth.invalidate()
+        self.auth.token()
+        return "teams: ok (app-only token obtained)"
+
+    def clear_cache(self) -> None:
+        """Forget everything fetched (a new run starts afresh)."""
+        for memo in (self._meetings, self._reports, self._records):
+            memo.clear()
+
+    # -- cached calls
+
+    def _meeting(self, organizer: str, ref: MeetingRef) -> OnlineMeeting | None:
+        def find() -> OnlineMeeting | None:
+            for join_url in join_url_candidates(ref):
+                try:
+                    meeting = self.client.find_meeting(organizer, join_url)
+                except NotFoundError:  # the organizer is not a user of this tenant
+                    return None
+                if meeting is not None:
+                    return meeting
+            return None
+
+        return self._meetings.get((organizer.casefold(), ref.key), find)
+
+    def _reports_of(self, organizer: str, meeting_id: str) -> list[AttendanceReport]:
+        return self._reports.get(meeting_id,
+                                 lambda: self.client.attendance_reports(organizer, meeting_id))
+
+    def _records_of(self, organizer: str, meeting_id: str,
+                    report_id: str) -> list[AttendanceRecord]:
+        return self._records.get(
+            (meeting_id, report_id),
+            lambda: self.client.attendance_records(organizer, meeting_id, report_id))

@@ -1,0 +1,372 @@
+"""Zoom as a :class:`connectors.base.MeetingSource`: participants and chat around one lesson.
+
+Which instances of a meeting id count for a lesson (DESIGN "meeting instances", kārtības 30. p.):
+every instance that *started* within [lesson start - ``before``, lesson end + ``after``], plus
+the single latest instance that started before that window, when it started less than 12 h
+before it. Zoom runs at most one instance of a meeting id at a time, so only that one can
+still be running into the window. Several instances (a restarted meeting, a personal meeting
+room used all day) are merged per person; segments are kept raw, the rules clip them to the
+lesson.
+
+A person is the same across rows and instances by e-mail when Zoom gives one, else by the
+Zoom user id (``participant_user_id``/``id``, empty for guests since March 2023), else by the
+display name (case, spacing and diacritics folded). Waiting-room rows are not presence.
+
+Removal by the host (kārtības 19. p.) comes from stored ``meeting.participant_left`` webhook
+events whose ``leave_reason`` mentions both a removal and the host, in either order and any
+case: "removed by host", "Participant was removed by the host", "Host removed the
+participant" all count; "left the meeting" or "Host ended the meeting" do not.
+
+Cost per meeting and run: one instance list, the report pages of each relevant instance, and
+with chat one recordings call per relevant instance (+ one download per chat file). Results
+are cached in the source object, which the jobs create once per run; joint lessons sharing a
+meeting (kārtības 15. p.) reuse them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from connectors.base import WebhookLedger
+from connectors.errors import NotFoundError, ProtocolError, RecordError
+from connectors.zoom.chat import parse_chat
+from connectors.zoom.client import ZoomClient
+from connectors.zoom.models import PastMeetingInstance, ReportParticipant
+from connectors.zoom.webhook import SYSTEM
+from mappings.model import ChatLine, MeetingEvidence, MeetingRef, Participant, Segment, Teacher
+
+log = logging.getLogger("kartiba.zoom")
+
+LOOKBACK = dt.timedelta(hours=12)
+EVENT_LEFT = "meeting.participant_left"
+EVENT_CHAT = "meeting.chat_message_sent"
+
+_REMOVED = re.compile(r"remov", re.IGNORECASE)
+_HOST = re.compile(r"\b(co-?)?host", re.IGNORECASE)
+
+T = TypeVar("T")
+Key = tuple[str, str]
+
+
+def is_removal(leave_reason: str) -> bool:
+    """Whether a ``leave_reason`` says the host removed the participant (tolerant match)."""
+    return bool(_REMOVED.search(leave_reason) and _HOST.search(leave_reason))
+
+
+def fold_name(name: str) -> str:
+    """A display name folded for comparison: casefold, diacritics removed, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.split())
+
+
+def identity_key(email: str, user_id: str, name: str) -> Key:
+    """The key a person is grouped by: e-mail, else Zoom user id, else folded name."""
+    if email.strip():
+        return ("email", email.strip().casefold())
+    if user_id.strip():
+        return ("id", user_id.strip())
+    return ("name", fold_name(name))
+
+
+def relevant_instances(instances: Iterable[PastMeetingInstance], lesson_start: dt.datetime,
+                       lesson_end: dt.datetime, before: dt.timedelta, after: dt.timedelta,
+                       lookback: dt.timedelta = LOOKBACK) -> list[PastMeetingInstance]:
+    """The instances that count for a lesson, by start time (see the module docstring)."""
+    low, high = lesson_start - before, lesson_end + after
+    items = list(instances)
+    out = [i for i in items if low <= i.start_time <= high]
+    earlier = [i for i in items if i.start_time < low]
+    if earlier:
+        latest = max(earlier, key=lambda i: i.start_time)
+        if low - latest.start_time < lookback:
+            out.append(latest)
+    return sorted(out, key=lambda i: i.start_time)
+
+
+def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Overlapping or touching segments joined; sorted by start."""
+    out: list[Segment] = []
+    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
+        if out and seg.start <= out[-1].end:
+            if seg.end > out[-1].end:
+                out[-1] = Segment(out[-1].start, seg.end)
+        else:
+            out.append(seg)
+    return tuple(out)
+
+
+@dataclass
+class _Person:
+    """Rows of one person, collected across instances."""
+
+    key: Key
+    names: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+
+    def identities(self) -> set[Key]:
+        return ({("email", e.casefold()) for e in self.emails} | {("id", i) for i in self.ids}
+                | {("name", fold_name(n)) for n in self.names})
+
+    def participant(self, removed: bool) -> Participant:
+        return Participant(name=self.names[0] if self.names else "",
+                           email=self.emails[0] if self.emails else "",
+                           platform_id=self.ids[0] if self.ids else "",
+                           segments=merge_segments(self.segments), removed_by_host=removed)
+
+
+class _Memo:
+    """A thread-safe cache computing each key once, even under concurrent requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[Any, Any] = {}
+        self._key_locks: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()  # an exception is not cached: the next call tries again
+            with self._lock:
+                self._values[key] = value
+            return value
+
+
+class ZoomMeetingSource:
+    """Evidence of Zoom meetings for the rules (one object per run: it caches).
+
+    Args:
+        client: the Zoom API client.
+        webhooks: the ledger of verified webhook events (removals, chat), if the school
+            receives them.
+        policy_before_min: minutes before the lesson start an instance may start.
+        policy_after_min: minutes after the lesson end an instance may start.
+        max_workers: instances fetched in parallel.
+    """
+
+    platform = "zoom"
+
+    def __init__(self, client: ZoomClient, webhooks: WebhookLedger | None = None,
+                 policy_before_min: int = 30, policy_after_min: int = 120,
+                 max_workers: int = 4) -> None:
+        self.client = client
+        self.webhooks = webhooks
+        self.before = dt.timedelta(minutes=policy_before_min)
+        self.after = dt.timedelta(minutes=policy_after_min)
+        self.max_workers = max(1, max_workers)
+        self._instances = _Memo()
+        self._participants = _Memo()
+        self._chat = _Memo()
+        self._errors_lock = threading.Lock()
+        self._errors: list[RecordError] = []
+
+    @property
+    def record_errors(self) -> list[RecordError]:
+        """Malformed upstream records skipped so far (system + id, no personal data)."""
+        with self._errors_lock:
+            return [*self.client.record_errors, *self._errors]
+
+    def health(self) -> str:
+        return self.client.health()
+
+    def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
+              host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
+        """Participants (and chat) of the instances of ``ref.key`` that count for a lesson.
+
+        Raises:
+            NotReadyError: an instance has no participant report yet (Zoom 3001).
+            UpstreamError: other failures (auth, rate limit, transport).
+        """
+        host_email, host_name = (host.email, host.name) if host else ("", "")
+        meeting_id = ref.key
+        instances = self._instances.get(meeting_id, lambda: self._list_instances(meeting_id))
+        chosen = relevant_instances(instances or (), lesson_start, lesson_end, self.before,
+                                    self.after)
+        if not chosen:
+            log.info("zoom: meeting %s: no instance around the lesson (%d known)", meeting_id,
+                     len(instances or ()))
+            return MeetingEvidence(platform=self.platform, key=meeting_id, found=False,
+                                   host_email=host_email, host_name=host_name)
+        uuids = [i.uuid for i in chosen]
+        rows = self._each(uuids, lambda u: self._participants.get(u, lambda: self._rows(u)))
+        chats = (self._each(uuids, lambda u: self._chat.get(u, lambda: self._instance_chat(u)))
+                 if need_chat else [None] * len(uuids))
+        removals = [self._removals(u) for u in uuids]
+        participants = _people(rows, removals)
+        chat = (_combine_chat(chats, [line for u in uuids for line in self._webhook_chat(u)])
+                if need_chat else None)
+        log.info("zoom: meeting %s: %d instance(s) %s, %d participant(s), %s chat line(s)",
+                 meeting_id, len(uuids), uuids, len(participants),
+                 "no" if chat is None else len(chat))
+        return MeetingEvidence(platform=self.platform, key=meeting_id, found=True,
+                               participants=participants, chat=chat, host_email=host_email,
+                               host_name=host_name, instances=len(uuids))
+
+    # -- per meeting / instance (cached)
+
+    def _list_instances(self, meeting_id: str) -> list[PastMeetingInstance] | None:
+        try:
+            return self.client.instances(meeting_id)
+        except NotFoundError:
+            log.info("zoom: meeting %s does not exist", meeting_id)
+            return None
+
+    def _rows(self, uuid: str) -> list[ReportParticipant]:
+        rows: list[ReportParticipant] = []
+        skipped = 0
+        for row in self.client.participants(uuid):
+            if row.in_waiting_room:
+                skipped += 1
+            elif row.leave_time < row.join_time:
+                self._bad(f"instance {uuid} session {row.user_id or '?'}",
+                          "leave_time before join_time")
+            else:
+                rows.append(row)
+        log.info("zoom: instance %s: %d report row(s), %d waiting-room row(s) excluded", uuid,
+                 len(rows), skipped)
+        return rows
+
+    def _instance_chat(self, uuid: str) -> tuple[ChatLine, ...] | None:
+        """The chat of an instance's cloud recording; None when it has no chat file."""
+        recording = self.client.recordings(uuid)
+        files = self.client.chat_files(recording) if recording is not None else []
+        if not files:
+            return None
+        lines: list[ChatLine] = []
+        for item in files:
+            try:
+                content = self.client.download(item.download_url)
+            except ProtocolError as exc:
+                self._bad(f"instance {uuid} chat file {item.id or '?'}", exc.message)
+                continue
+            assert item.recording_start is not None  # chat_files() keeps only those with one
+            parsed, errors = parse_chat(content, item.recording_start, source=f"instance {uuid}")
+            lines.extend(parsed)
+            with self._errors_lock:
+                self._errors.extend(errors)
+        return tuple(lines)
+
+    def _events(self, uuid: str) -> list[dict]:
+        if self.webhooks is None:
+            return []
+        return list(self.webhooks.events(SYSTEM, uuid))
+
+    def _removals(self, uuid: str) -> list[dict]:
+        out = []
+        for event in self._events(uuid):
+            participant = event.get("participant") or {}
+            if event.get("event") == EVENT_LEFT and is_removal(
+                    str(participant.get("leave_reason") or "")):
+                out.append(participant)
+        return out
+
+    def _webhook_chat(self, uuid: str) -> list[ChatLine]:
+        out = []
+        for event in self._events(uuid):
+            msg = event.get("chat_message")
+            if event.get("event") != EVENT_CHAT or not isinstance(msg, dict):
+                continue
+            try:
+                at = dt.datetime.fromisoformat(str(msg.get("date_time")))
+            except ValueError:
+                self._bad(f"instance {uuid} webhook chat message", "date_time")
+                continue
+            if at.tzinfo is None:
+                self._bad(f"instance {uuid} webhook chat message", "date_time without offset")
+                continue
+            out.append(ChatLine(at=at, name=str(msg.get("sender_name") or ""),
+                                text=str(msg.get("message_content") or ""),
+                                email=str(msg.get("sender_email") or "")))
+        return out
+
+    # -- helpers
+
+    def _each(self, uuids: Sequence[str], work: Callable[[str], T]) -> list[T]:
+        if len(uuids) == 1 or self.max_workers == 1:
+            return [work(u) for u in uuids]
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(uuids)),
+                                thread_name_prefix="zoom") as pool:
+            futures = [pool.submit(work, u) for u in uuids]
+            return [f.result() for f in futures]
+
+    def _bad(self, record: str, what: str) -> None:
+        error = RecordError(f"zoom: malformed record skipped ({record}: {what})", system="zoom",
+                            record=record)
+        with self._errors_lock:
+            self._errors.append(error)
+        log.warning("%s", error.message)
+
+
+def _people(rows_per_instance: Sequence[Sequence[ReportParticipant]],
+            removals_per_instance: Sequence[Sequence[dict]]) -> tuple[Participant, ...]:
+    """Rows of every instance grouped per person; removal flags from webhook events."""
+    people: dict[Key, _Person] = {}
+    for rows in rows_per_instance:
+        for row in sorted(rows, key=lambda r: r.join_time):
+            user_id = row.participant_user_id or row.id
+            key = identity_key(row.user_email, user_id, row.name)
+            person = people.setdefault(key, _Person(key))
+            for bucket, value in ((person.names, row.name.strip()),
+                                  (person.emails, row.user_email.strip()),
+                                  (person.ids, user_id.strip())):
+                if value and value not in bucket:
+                    bucket.append(value)
+            if row.leave_time > row.join_time:
+                person.segments.append(Segment(row.join_time, row.leave_time))
+    removed: set[Key] = set()
+    for removals in removals_per_instance:
+        for event in removals:
+            removed |= _removed_keys(event, people.values())
+    ordered = sorted(people.values(), key=lambda p: (p.segments[0].start if p.segments
+                                                     else dt.datetime.max.replace(tzinfo=dt.UTC),
+                                                     p.key))
+    return tuple(p.participant(p.key in removed) for p in ordered)
+
+
+def _removed_keys(event: dict, people: Iterable[_Person]) -> set[Key]:
+    """The people a removal event names: by e-mail, else user id, else folded name."""
+    people = list(people)
+    candidates = [
+        ("email", str(event.get("email") or "").strip().casefold()),
+        ("id", str(event.get("participant_user_id") or event.get("id") or "").strip()),
+        ("name", fold_name(str(event.get("user_name") or ""))),
+    ]
+    for key in candidates:
+        if not key[1]:
+            continue
+        hits = {p.key for p in people if key in p.identities()}
+        if hits:
+            return hits
+    return set()
+
+
+def _combine_chat(chats: Sequence[tuple[ChatLine, ...] | None],
+                  webhook: Sequence[ChatLine] = ()) -> tuple[ChatLine, ...] | None:
+    """Recording chat and webhook chat of all instances, duplicates dropped, by time."""
+    if all(c is None for c in chats) and not webhook:
+        return None
+    seen: set[tuple[int, str, str]] = set()
+    out: list[ChatLine] = []
+    for line in [*webhook, *(line for c in chats if c for line in c)]:  # webhook has e-mails
+        key = (int(line.at.timestamp()), fold_name(line.name), line.text.strip())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return tuple(sorted(out, key=lambda line: line.at))

@@ -1,0 +1,71 @@
+"""Shared helpers of the Meet connector tests: a generated service account, recorded answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+
+from connectors._http import CallStats
+from connectors.meet import MeetMeetingSource, MeetSettings, build
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "meet"
+API = "https://meet.googleapis.com/v2"
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+CLIENT_EMAIL = "kartiba-meet@school-project.iam.gserviceaccount.com"
+SUBJECT = "admin@school.lv"
+CONFERENCE = "conferenceRecords/a4b5c6d7-e8f9"
+NOW = dt.datetime(2026, 11, 30, 12, 30, tzinfo=dt.UTC)
+
+
+def load(name: str) -> dict:
+    """A recorded Meet API answer from tests/fixtures/meet."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def service_account_json(key: rsa.RSAPrivateKey, **overrides) -> str:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    data = {"type": "service_account", "project_id": "school-project",
+            "private_key_id": "0123456789abcdef", "private_key": pem,
+            "client_email": CLIENT_EMAIL, "client_id": "1234567890",
+            "token_uri": TOKEN_URL}
+    data.update(overrides)
+    return json.dumps(data)
+
+
+def settings(key: rsa.RSAPrivateKey, **overrides) -> MeetSettings:
+    values = {"enabled": True, "service_account_json": SecretStr(service_account_json(key)),
+              "subject": SUBJECT, "rate_per_s": 1000.0}
+    values.update(overrides)
+    return MeetSettings(**values)
+
+
+class SleepRecorder:
+    """Stands in for time.sleep: records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def source(rsa_key, sleeps) -> MeetMeetingSource:
+    return build(settings(rsa_key), now=NOW, sleep=sleeps, stats=CallStats())

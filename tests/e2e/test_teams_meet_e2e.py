@@ -1,0 +1,264 @@
+"""Teams and Meet connectors against their sandbox stand-ins over real loopback sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+
+from connectors import meet, teams
+from connectors._http import CallStats
+from connectors.errors import AuthError, PermissionDeniedError
+from mappings.model import MeetingRef, Segment, Teacher
+from sandbox.graph import GraphSandbox
+from sandbox.meet import MeetSandbox
+from sandbox.scenario import load_scenario
+from sandbox.world import World
+
+pytestmark = pytest.mark.e2e
+
+SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "teams" / "scenario.json"
+RIGA = ZoneInfo("Europe/Riga")
+RUN = dt.datetime(2026, 11, 30, 12, 30, tzinfo=RIGA)
+SA_EMAIL = "kartiba-meet@school-project.iam.gserviceaccount.com"
+ILZE = Teacher(id="t1", name="Ilze Kalniņa", email="ilze.kalnina@school.lv")
+PETERIS = Teacher(id="t2", name="Pēteris Ozols", email="peteris.ozols@school.lv")
+
+
+def riga(h: int, m: int) -> dt.datetime:
+    return dt.datetime(2026, 11, 30, h, m, tzinfo=RIGA)
+
+
+def seg(a: tuple[int, int], b: tuple[int, int]) -> Segment:
+    return Segment(riga(*a), riga(*b))
+
+
+class SleepRecorder:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def world() -> World:
+    return World(load_scenario(SCENARIO), RUN)
+
+
+# --------------------------------------------------------------------------- Teams
+
+
+@pytest.fixture
+def graph(world):
+    server = GraphSandbox(world, tenant="school-tenant", client_id="kartiba-app",
+                          client_secret="app-secret-value", page_size=2, retry_after=1)
+    server.start()
+    yield server
+    server.stop()
+
+
+def teams_source(graph: GraphSandbox, sleeps: SleepRecorder | None = None,
+                 secret: str = "app-secret-value") -> teams.TeamsMeetingSource:
+    conf = teams.TeamsSettings(enabled=True, tenant_id="school-tenant", client_id="kartiba-app",
+                               client_secret=SecretStr(secret), graph_url=graph.graph_url,
+                               login_url=graph.login_url, rate_per_s=1000)
+    return teams.build(conf, sleep=sleeps or SleepRecorder(), stats=CallStats())
+
+
+def teams_ref(world: World, index: int) -> MeetingRef:
+    url = world.scenario.teams.meetings[index].join_url
+    return MeetingRef("teams", unquote(url), url)  # as mappings.uzdots reads the link
+
+
+def test_teams_lesson_evidence(graph, world):
+    ev = teams_source(graph).fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    assert ev.found and ev.instances == 2 and ev.chat is None
+    people = {p.name: p for p in ev.participants}
+    assert people["Jānis Bērziņš"].email == "janis.berzins@audzekni.school.lv"
+    assert people["Jānis Bērziņš"].segments == (
+        seg((9, 1), (9, 30)), seg((9, 35), (9, 46)), seg((9, 50), (10, 0)))
+    assert people["Ilze Kalniņa"].segments == (seg((8, 58), (9, 47)), seg((9, 50), (10, 5)))
+    guest = people["Anna (viesis)"]
+    assert (guest.email, guest.segments) == ("", (seg((9, 5), (9, 44)),))
+    assert guest.platform_id  # the guest's identity id, stable for the meeting
+    assert set(people) == {"Ilze Kalniņa", "Jānis Bērziņš", "Anna (viesis)", "Marta K"}
+    # four records over two pages, for each of the two reports
+    assert graph.hits["attendanceRecords"] == 3
+
+
+def test_teams_joint_lesson_costs_one_fetch(graph, world):
+    source = teams_source(graph)
+    first = source.fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    seen = graph.requests_seen
+    second = source.fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    assert graph.requests_seen == seen
+    assert second == first
+
+
+def test_teams_concurrent_fetches_of_one_meeting_call_graph_once(graph, world):
+    source = teams_source(graph)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(
+            lambda _: source.fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE), range(4)))
+    assert all(r == results[0] for r in results) and results[0].found
+    assert (graph.hits["token"], graph.hits["onlineMeetings"], graph.hits["attendanceReports"],
+            graph.hits["attendanceRecords"]) == (1, 1, 2, 3)  # pages of 2
+
+
+def test_teams_join_url_with_a_quote(graph, world):
+    ev = teams_source(graph).fetch(teams_ref(world, 1), riga(11, 0), riga(11, 45), PETERIS)
+    assert ev.found
+    assert [(p.name, p.segments) for p in ev.participants] == [
+        ("Anna Liepa", (seg((11, 0), (11, 45)),))]
+
+
+def test_teams_no_report_before_the_session_ends(graph, world):
+    world.set_now(riga(9, 46))
+    ev = teams_source(graph).fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    assert not ev.found
+
+
+def test_teams_429_is_retried_after_retry_after(graph, world):
+    sleeps = SleepRecorder()
+    graph.throttle.force(1)
+    ev = teams_source(graph, sleeps).fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    assert ev.found and graph.hits["throttled"] == 1
+    assert 1.0 in sleeps.waits
+
+
+def test_teams_expired_token_is_renewed(graph, world):
+    source = teams_source(graph)
+    source.fetch(teams_ref(world, 1), riga(11, 0), riga(11, 45), PETERIS)
+    graph.tokens.expire_all()
+    ev = source.fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    assert ev.found and graph.hits["token"] == 2 and graph.hits["unauthorized"] == 1
+
+
+def test_teams_missing_access_policy_is_explained(world):
+    server = GraphSandbox(world, tenant="school-tenant", client_id="kartiba-app",
+                          client_secret="app-secret-value", access_policy=[PETERIS.email])
+    server.start()
+    try:
+        with pytest.raises(PermissionDeniedError) as err:
+            teams_source(server).fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45), ILZE)
+    finally:
+        server.stop()
+    assert "application access policy" in err.value.message
+
+
+def test_teams_wrong_secret_is_an_auth_error(graph, world):
+    with pytest.raises(AuthError) as err:
+        teams_source(graph, secret="wrong").fetch(teams_ref(world, 0), riga(9, 0), riga(9, 45),
+                                                  ILZE)
+    assert "wrong" not in err.value.message + err.value.detail
+
+
+# --------------------------------------------------------------------------- Meet
+
+
+@pytest.fixture(scope="module")
+def sa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def sa_json(key: rsa.RSAPrivateKey) -> str:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return json.dumps({"type": "service_account", "client_email": SA_EMAIL,
+                       "private_key": pem, "private_key_id": "k1"})
+
+
+def start_meet(world: World, public: rsa.RSAPublicKey, **kw) -> MeetSandbox:
+    server = MeetSandbox(world, public, SA_EMAIL, subjects=["admin@school.lv"], page_size=2,
+                         **kw)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def meet_server(world, sa_key):
+    server = start_meet(world, sa_key.public_key())
+    yield server
+    server.stop()
+
+
+def meet_source(server: MeetSandbox, key: rsa.RSAPrivateKey, now: dt.datetime,
+                tmp_path: Path | None = None) -> meet.MeetMeetingSource:
+    values = {"enabled": True, "subject": "admin@school.lv", "api_url": server.api_url,
+              "token_url": server.token_url, "rate_per_s": 1000}
+    if tmp_path is not None:  # the key from a file, as an admin would deploy it
+        path = tmp_path / "sa.json"
+        path.write_text(sa_json(key), encoding="utf-8")
+        values["service_account_file"] = str(path)
+    else:
+        values["service_account_json"] = SecretStr(sa_json(key))
+    return meet.build(meet.MeetSettings(**values), now=now, sleep=SleepRecorder(),
+                      stats=CallStats())
+
+
+MEET_REF = MeetingRef("meet", "abc-defg-hij", "https://meet.google.com/abc-defg-hij")
+
+
+def test_meet_lesson_evidence(meet_server, sa_key, world, tmp_path):
+    ev = meet_source(meet_server, sa_key, world.now, tmp_path).fetch(
+        MEET_REF, riga(11, 0), riga(11, 45), PETERIS)
+    assert ev.found and ev.instances == 1 and ev.chat is None
+    got = {p.name: (p.email, bool(p.platform_id), p.segments) for p in ev.participants}
+    assert got == {
+        "Pēteris Ozols": ("", True, (seg((10, 58), (11, 47)),)),
+        "Jānis Bērziņš": ("", True, (seg((11, 2), (11, 15)), seg((11, 16), (11, 40)))),
+        "Anna L": ("", False, (seg((11, 5), (11, 45)),)),
+    }
+    assert meet_server.hits["participants"] == 2  # three participants, two per page
+    assert meet_server.assertions[-1]["sub"] == "admin@school.lv"
+
+
+def test_meet_joint_lesson_costs_one_fetch(meet_server, sa_key, world):
+    source = meet_source(meet_server, sa_key, world.now)
+    first = source.fetch(MEET_REF, riga(11, 0), riga(11, 45), PETERIS)
+    seen = meet_server.requests_seen
+    assert source.fetch(MEET_REF, riga(11, 0), riga(11, 45), PETERIS) == first
+    assert meet_server.requests_seen == seen
+
+
+def test_meet_records_older_than_30_days_are_unavailable(meet_server, sa_key, world):
+    world.set_now(dt.datetime(2027, 1, 5, 8, 0, tzinfo=RIGA))
+    ev = meet_source(meet_server, sa_key, world.now).fetch(
+        MEET_REF, riga(11, 0), riga(11, 45), PETERIS)
+    assert not ev.found and ev.participants == ()
+    assert meet_server.hits["conferenceRecords"] == 0  # not even asked
+
+
+def test_meet_unknown_code_is_not_found(meet_server, sa_key, world):
+    ref = MeetingRef("meet", "qqq-qqqq-qqq", "https://meet.google.com/qqq-qqqq-qqq")
+    ev = meet_source(meet_server, sa_key, world.now).fetch(ref, riga(11, 0), riga(11, 45),
+                                                           PETERIS)
+    assert not ev.found and meet_server.hits["conferenceRecords"] == 1
+
+
+def test_meet_assertion_signed_by_another_key_is_refused(world, sa_key):
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    server = start_meet(world, stranger.public_key())
+    try:
+        with pytest.raises(AuthError) as err:
+            meet_source(server, sa_key, world.now).fetch(MEET_REF, riga(11, 0), riga(11, 45),
+                                                         PETERIS)
+    finally:
+        server.stop()
+    assert "invalid_grant" in err.value.message
+
+
+def test_meet_429_is_retried(meet_server, sa_key, world):
+    meet_server.throttle.force(2)
+    ev = meet_source(meet_server, sa_key, world.now).fetch(
+        MEET_REF, riga(11, 0), riga(11, 45), PETERIS)
+    assert ev.found and meet_server.hits["throttled"] == 2

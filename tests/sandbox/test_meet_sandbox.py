@@ -1,0 +1,321 @@
+"""The Meet stand-in over real loopback sockets, driven with plain HTTP (no connector)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from sandbox.meet import JWT_BEARER, MEET_READONLY, FilterError, MeetSandbox, parse_filter
+from sandbox.scenario import load_scenario
+from sandbox.world import World
+
+SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "teams" / "scenario.json"
+RIGA = dt.timezone(dt.timedelta(hours=2))
+ISSUER = "kartiba-meet@sandbox-project.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="module")
+def key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def other_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def world() -> World:
+    return World(load_scenario(SCENARIO), dt.datetime(2026, 11, 30, 12, 30, tzinfo=RIGA))
+
+
+def start(world: World, key: rsa.RSAPrivateKey, **kw) -> MeetSandbox:
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    server = MeetSandbox(world, pem, ISSUER, **kw)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def meet(world, key):
+    server = start(world, key)
+    yield server
+    server.stop()
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def assertion(key: rsa.RSAPrivateKey, aud: str, **claims) -> str:
+    now = int(time.time())
+    body = {"iss": ISSUER, "sub": "admin@school.lv", "scope": MEET_READONLY, "aud": aud,
+            "iat": now, "exp": now + 3600, **claims}
+    head = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(body).encode())
+    sig = key.sign(f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{head}.{payload}.{b64(sig)}"
+
+
+def token(server: MeetSandbox, key: rsa.RSAPrivateKey) -> dict[str, str]:
+    answer = requests.post(server.token_url, data={"grant_type": JWT_BEARER,
+                                                   "assertion": assertion(key, server.token_url)},
+                           timeout=5)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def get(server: MeetSandbox, headers: dict, path: str, **params) -> requests.Response:
+    return requests.get(f"{server.api_url}/{path}", headers=headers, params=params, timeout=5)
+
+
+def test_valid_assertion_gets_a_token(meet, key):
+    answer = requests.post(meet.token_url, data={"grant_type": JWT_BEARER,
+                                                 "assertion": assertion(key, meet.token_url)},
+                           timeout=5)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0 and body["access_token"]
+    assert meet.assertions[-1]["sub"] == "admin@school.lv"
+
+
+@pytest.mark.parametrize(
+    ("claims", "description"),
+    [
+        pytest.param({"aud": "https://oauth2.googleapis.com/token"}, "audience", id="wrong-aud"),
+        pytest.param({"iss": "someone@else.iam.gserviceaccount.com"}, "issuer", id="wrong-iss"),
+        pytest.param({"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
+                     "short-lived", id="expired"),
+        pytest.param({"exp": int(time.time()) + 7200}, "short-lived", id="lifetime-over-1h"),
+        pytest.param({"iat": int(time.time()) + 3000, "exp": int(time.time()) + 3600},
+                     "short-lived", id="issued-in-the-future"),
+    ],
+)
+def test_bad_claims_are_invalid_grant(meet, key, claims, description):
+    aud = claims.pop("aud", meet.token_url)
+    answer = requests.post(meet.token_url, data={"grant_type": JWT_BEARER,
+                                                 "assertion": assertion(key, aud, **claims)},
+                           timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
+    assert description in answer.json()["error_description"]
+
+
+def test_signature_by_another_key_is_refused(meet, other_key):
+    answer = requests.post(meet.token_url, data={
+        "grant_type": JWT_BEARER, "assertion": assertion(other_key, meet.token_url)}, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json()["error_description"] == "Invalid JWT Signature."
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "error"),
+    [
+        pytest.param({"grant_type": "client_credentials"}, 400, "unsupported_grant_type",
+                     id="wrong-grant"),
+        pytest.param({"grant_type": JWT_BEARER, "assertion": "a.b"}, 400, "invalid_grant",
+                     id="not-a-jws"),
+        pytest.param({"grant_type": JWT_BEARER, "assertion": "!!.??.**"}, 400, "invalid_grant",
+                     id="undecodable"),
+    ],
+)
+def test_malformed_token_requests(meet, form, status, error):
+    answer = requests.post(meet.token_url, data=form, timeout=5)
+    assert answer.status_code == status and answer.json()["error"] == error
+
+
+def test_scope_not_delegated_is_unauthorized_client(world, key):
+    server = start(world, key, delegated_scopes=["https://www.googleapis.com/auth/drive"])
+    try:
+        answer = requests.post(server.token_url, data={
+            "grant_type": JWT_BEARER, "assertion": assertion(key, server.token_url)}, timeout=5)
+    finally:
+        server.stop()
+    assert answer.status_code == 401 and answer.json()["error"] == "unauthorized_client"
+
+
+def test_subject_outside_the_domain_is_refused(world, key):
+    server = start(world, key, subjects=["peteris.ozols@school.lv"])
+    try:
+        answer = requests.post(server.token_url, data={
+            "grant_type": JWT_BEARER, "assertion": assertion(key, server.token_url)}, timeout=5)
+    finally:
+        server.stop()
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [pytest.param(None, id="missing"), pytest.param("Bearer forged", id="unknown")],
+)
+def test_api_needs_a_live_token(meet, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = get(meet, headers, "conferenceRecords")
+    assert answer.status_code == 401 and answer.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("expr", "starts"),
+    [
+        pytest.param('space.meeting_code = "abc-defg-hij"',
+                     ["2026-11-30T08:58", "2026-11-29T09:00"], id="by-code-newest-first"),
+        pytest.param('space.meeting_code = "ABC-DEFG-HIJ" AND start_time>="2026-11-30T00:00:00Z"',
+                     ["2026-11-30T08:58"], id="code-and-start-from"),
+        pytest.param('space.meeting_code = "abc-defg-hij" AND start_time>="2026-11-29T00:00:00Z" '
+                     'AND start_time<="2026-11-29T23:59:59Z"', ["2026-11-29T09:00"],
+                     id="start-range"),
+        pytest.param('end_time>"2026-11-30T09:48:00Z"', ["2026-11-30T08:50"], id="end-after"),
+        pytest.param('space.meeting_code != "abc-defg-hij"', ["2026-11-30T08:50"],
+                     id="not-code"),
+        pytest.param("end_time IS NULL", [], id="ongoing-none"),
+        pytest.param("", ["2026-11-30T08:58", "2026-11-30T08:50", "2026-11-29T09:00"],
+                     id="no-filter"),
+    ],
+)
+def test_conference_filter(meet, key, expr, starts):
+    body = get(meet, token(meet, key), "conferenceRecords", filter=expr).json()
+    assert [c["startTime"][:16] for c in body.get("conferenceRecords", [])] == starts
+
+
+def test_space_name_filter(meet, key):
+    headers = token(meet, key)
+    first = get(meet, headers, "conferenceRecords").json()["conferenceRecords"][0]
+    body = get(meet, headers, "conferenceRecords", filter=f'space.name = "{first["space"]}"')
+    assert len(body.json()["conferenceRecords"]) == 2  # both conferences of abc-defg-hij
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        pytest.param('space.meeting_code > "a"', id="ordering-on-code"),
+        pytest.param('start_time>="yesterday"', id="not-a-timestamp"),
+        pytest.param('space.meeting_code = "abc-defg-hij" OR start_time>="2026-01-01T00:00:00Z"',
+                     id="or-unsupported"),
+        pytest.param('space.meeting_code = "abc-defg-hij" AND', id="dangling-and"),
+        pytest.param("participant = 1", id="unknown-field"),
+    ],
+)
+def test_bad_filters_are_invalid_argument(meet, key, expr):
+    answer = get(meet, token(meet, key), "conferenceRecords", filter=expr)
+    assert answer.status_code == 400 and answer.json()["error"]["status"] == "INVALID_ARGUMENT"
+    with pytest.raises(FilterError):
+        parse_filter(expr)
+
+
+@pytest.mark.parametrize(
+    ("now", "count"),
+    [
+        pytest.param(dt.datetime(2026, 11, 30, 11, 46, tzinfo=RIGA), 1, id="lesson-not-ended"),
+        pytest.param(dt.datetime(2026, 11, 30, 11, 47, tzinfo=RIGA), 2, id="ended-visible"),
+        pytest.param(dt.datetime(2026, 12, 30, 11, 46, tzinfo=RIGA), 1, id="day-30-kept"),
+        pytest.param(dt.datetime(2026, 12, 30, 11, 47, tzinfo=RIGA), 0, id="expired-after-30-days"),
+    ],
+)
+def test_conferences_visible_from_end_until_expiry(meet, key, world, now, count):
+    headers = token(meet, key)
+    world.set_now(now)
+    body = get(meet, headers, "conferenceRecords",
+               filter='space.meeting_code = "abc-defg-hij"').json()
+    records = body.get("conferenceRecords", [])
+    assert len(records) == count
+    for record in records:
+        end = dt.datetime.fromisoformat(record["endTime"].replace("Z", "+00:00"))
+        expire = dt.datetime.fromisoformat(record["expireTime"].replace("Z", "+00:00"))
+        assert expire - end == dt.timedelta(days=30)
+
+
+def test_participants_and_sessions_with_page_tokens(world, key):
+    server = start(world, key, page_size=2)
+    try:
+        headers = token(server, key)
+        conference = get(server, headers, "conferenceRecords",
+                         filter='space.meeting_code = "abc-defg-hij"').json()[
+            "conferenceRecords"][0]["name"]
+        people, page_token, pages = [], None, 0
+        while True:
+            params = {"pageToken": page_token} if page_token else {}
+            body = get(server, headers, f"{conference}/participants", **params).json()
+            people += body.get("participants", [])
+            pages += 1
+            page_token = body.get("nextPageToken")
+            if not page_token:
+                break
+        student = next(p for p in people if "signedinUser" in p
+                       and p["signedinUser"]["displayName"] == "Jānis Bērziņš")
+        sessions = get(server, headers, f"{student['name']}/participantSessions").json()
+    finally:
+        server.stop()
+    assert pages == 2 and body["totalSize"] == 3
+    assert [("signedinUser" in p, "anonymousUser" in p) for p in people] == [
+        (True, False), (True, False), (False, True)]
+    assert student["signedinUser"]["user"].startswith("users/")
+    assert "@" not in json.dumps(people)  # Meet gives no e-mail addresses
+    assert student["earliestStartTime"].startswith("2026-11-30T09:02")
+    assert [s["startTime"][:16] for s in sessions["participantSessions"]] == [
+        "2026-11-30T09:16", "2026-11-30T09:02"]  # newest first
+    assert all(s["name"].startswith(student["name"] + "/participantSessions/")
+               for s in sessions["participantSessions"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("conferenceRecords/nonexistent", id="conference"),
+        pytest.param("conferenceRecords/nonexistent/participants", id="participants"),
+    ],
+)
+def test_unknown_resources_are_404(meet, key, path):
+    answer = get(meet, token(meet, key), path)
+    assert answer.status_code == 404 and answer.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_bad_page_token_is_invalid_argument(meet, key):
+    answer = get(meet, token(meet, key), "conferenceRecords", pageToken="garbage")
+    assert answer.status_code == 400
+
+
+def test_rate_limit_answers_429(world, key):
+    server = start(world, key, rate_per_s=1, retry_after=2)
+    try:
+        headers = token(server, key)
+        answers = [get(server, headers, "conferenceRecords") for _ in range(2)]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200, 429]
+    assert answers[1].headers["Retry-After"] == "2"
+    assert answers[1].json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+
+def test_without_a_fixed_account_the_key_decides(world, key, other_key):
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    server = MeetSandbox(world, public_key_pem=pem)  # as the demo stack starts it
+    server.start()
+    try:
+        def post(signer):
+            jwt = assertion(signer, server.token_url, iss="any@demo.iam.gserviceaccount.com")
+            return requests.post(server.token_url, data={"grant_type": JWT_BEARER,
+                                                         "assertion": jwt}, timeout=5)
+
+        assert post(key).status_code == 200
+        assert post(other_key).status_code == 400
+    finally:
+        server.stop()
+
+
+def test_a_key_that_is_not_rsa_is_refused(world):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(TypeError):
+        MeetSandbox(world, pem)

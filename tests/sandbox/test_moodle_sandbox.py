@@ -1,0 +1,286 @@
+"""The Moodle stand-in against the responses recorded from a real Moodle 4.5.
+
+Plain HTTP over loopback (no connector code): the sandbox must answer in the recorded shapes,
+with Moodle's error shapes, and show only what exists at ``world.now``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.moodle import STUDENT_BASE_ID, TEACHER_BASE_ID, MoodleSandbox, decode_php_params
+from sandbox.scenario import load_scenario
+from sandbox.world import World
+
+pytestmark = pytest.mark.e2e
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "moodle"
+RECORDED = json.loads((FIXTURES / "webservice-responses.json").read_text(encoding="utf-8"))
+TOKEN = "sandbox-moodle-token"
+HALF_PAST_NINE = int(dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC).timestamp())
+
+
+def rec(name: str) -> Any:
+    return RECORDED[name]["response"]
+
+
+@pytest.fixture
+def world() -> World:
+    scenario = load_scenario(FIXTURES / "scenario.json")
+    return World(scenario, now=dt.datetime(2026, 11, 30, 18, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def moodle(world):
+    with MoodleSandbox(world) as server:
+        yield server
+
+
+def call(server: MoodleSandbox, function: str, token: str = TOKEN, fmt: str | None = "json",
+         **params: Any) -> Any:
+    data = [("wstoken", token), ("wsfunction", function)] + list(params.items())
+    if fmt:
+        data.append(("moodlewsrestformat", fmt))
+    response = requests.post(server.base_url + "/webservice/rest/server.php", data=data,
+                             timeout=5)
+    assert response.status_code == 200  # Moodle answers errors with 200 too
+    return response.json() if fmt == "json" else response.text
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize(("function", "params", "recorded", "pick"), [
+    pytest.param("core_webservice_get_site_info", {}, "core_webservice_get_site_info",
+                 lambda r: r, id="site-info"),
+    pytest.param("mod_assign_get_assignments",
+                 {"courseids[0]": "5", "includenotenrolledcourses": "1"},
+                 "mod_assign_get_assignments_notenrolled",
+                 lambda r: r["courses"][0]["assignments"][0], id="assignment"),
+    pytest.param("mod_assign_get_assignments",
+                 {"courseids[0]": "5", "includenotenrolledcourses": "1"},
+                 "mod_assign_get_assignments_notenrolled", lambda r: r["courses"][0],
+                 id="assignment-course"),
+    pytest.param("mod_assign_get_submissions", {"assignmentids[0]": "7"},
+                 "mod_assign_get_submissions", lambda r: r["assignments"][0]["submissions"][0],
+                 id="submission"),
+    pytest.param("core_enrol_get_enrolled_users", {"courseid": "5"},
+                 "core_enrol_get_enrolled_users", lambda r: r[-1], id="enrolled-student"),
+    pytest.param("core_enrol_get_enrolled_users", {"courseid": "5"},
+                 "core_enrol_get_enrolled_users", lambda r: r[0], id="enrolled-teacher"),
+    pytest.param("mod_quiz_get_quizzes_by_courses", {"courseids[0]": "5"},
+                 "mod_quiz_get_quizzes_by_courses", lambda r: r["quizzes"][0], id="quiz"),
+    pytest.param("core_completion_get_activities_completion_status",
+                 {"courseid": "5", "userid": str(STUDENT_BASE_ID)},
+                 "core_completion_get_activities_completion_status",
+                 lambda r: r["statuses"][0], id="completion"),
+])
+def test_answers_have_the_recorded_shape(moodle, function, params, recorded, pick):
+    answer = call(moodle, function, **params)
+
+    assert sorted(pick(answer)) == sorted(pick(rec(recorded)))
+    if isinstance(answer, dict):
+        assert sorted(answer) == sorted(rec(recorded))
+
+
+@pytest.mark.parametrize(("function", "params", "recorded"), [
+    pytest.param("mod_assign_get_submissions", {"assignmentids": "x"},
+                 "error_invalid_parameter", id="scalar-for-an-array"),
+    pytest.param("local_nothing_here", {}, "error_no_such_function", id="unknown-function"),
+    pytest.param("mod_assign_get_assignments", {"courseids[0]": "3"},
+                 "mod_assign_get_assignments", id="not-enrolled-warning"),
+])
+def test_recorded_answers_are_reproduced_exactly(moodle, function, params, recorded):
+    assert call(moodle, function, **params) == rec(recorded)
+
+
+def test_a_wrong_token_is_the_recorded_invalidtoken_error(moodle):
+    assert call(moodle, "core_webservice_get_site_info", token="nope") == rec(
+        "error_invalid_token")
+
+
+@pytest.mark.parametrize("params", [
+    pytest.param({"assignmentids[0]": "7", "assignmentid": "7"}, id="unexpected-key"),
+    pytest.param({"assignmentids[0]": "seven"}, id="not-an-integer"),
+    pytest.param({}, id="missing-required"),
+    pytest.param({"assignmentids[0]": "7", "since": "yesterday"}, id="bad-since"),
+])
+def test_malformed_parameters_are_invalidparameter(moodle, params):
+    assert call(moodle, "mod_assign_get_submissions", **params)["errorcode"] == "invalidparameter"
+
+
+def test_without_moodlewsrestformat_the_answer_is_moodle_xml(moodle):
+    text = call(moodle, "core_webservice_get_site_info", fmt=None)
+
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>')
+    assert '<KEY name="sitename"><VALUE>Sandbox skolo</VALUE>' in text
+
+
+# ----------------------------------------------------------------------------- login
+
+
+@pytest.mark.parametrize(("form", "expected"), [
+    pytest.param({"username": "kartiba", "password": "sandbox-moodle-password",
+                  "service": "moodle_mobile_app"}, {"token": TOKEN, "privatetoken": None},
+                 id="ok"),
+    pytest.param({"username": "kartiba", "password": "wrong", "service": "moodle_mobile_app"},
+                 rec("login_token_wrong_password"), id="recorded-wrong-password"),
+])
+def test_login_token(moodle, form, expected):
+    response = requests.post(moodle.base_url + "/login/token.php", data=form, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == expected
+
+
+def test_login_to_a_service_that_is_not_enabled(moodle):
+    response = requests.post(moodle.base_url + "/login/token.php", timeout=5, data={
+        "username": "kartiba", "password": "sandbox-moodle-password", "service": "other"})
+
+    assert response.json()["errorcode"] == "servicenotavailable"
+
+
+# ----------------------------------------------------------------------------- the world
+
+
+def test_users_have_deterministic_ids_roles_and_the_scenario_emails(moodle, world):
+    users = call(moodle, "core_enrol_get_enrolled_users", courseid="6")
+
+    by_id = {u["id"]: u for u in users}
+    assert sorted(by_id) == [TEACHER_BASE_ID, TEACHER_BASE_ID + 1] + [
+        STUDENT_BASE_ID + i for i in range(4)]
+    assert by_id[STUDENT_BASE_ID]["email"] == world.scenario.student("s1").email
+    assert by_id[STUDENT_BASE_ID]["fullname"] == "Jānis Bērziņš"
+    assert by_id[TEACHER_BASE_ID]["roles"][0]["shortname"] == "editingteacher"
+    assert moodle.student_user_id("s3") == STUDENT_BASE_ID + 2
+
+
+def test_userfields_limits_the_user_fields(moodle):
+    users = call(moodle, "core_enrol_get_enrolled_users", courseid="5",
+                 **{"options[0][name]": "userfields", "options[0][value]": "email,roles"})
+
+    assert sorted(users[-1]) == ["email", "fullname", "id", "roles"]
+
+
+def submissions(moodle: MoodleSandbox, **params: str) -> dict[int, str]:
+    answer = call(moodle, "mod_assign_get_submissions", **{"assignmentids[0]": "7"}, **params)
+    return {s["userid"]: s["status"] for s in answer["assignments"][0]["submissions"]}
+
+
+def test_submissions_appear_at_their_time_and_the_latest_row_is_the_current_one(moodle, world):
+    s1, s2 = STUDENT_BASE_ID, STUDENT_BASE_ID + 1
+
+    world.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC))  # 12:00 Riga
+    at_noon = submissions(moodle)
+    world.set_now(dt.datetime(2026, 11, 30, 18, 0, tzinfo=dt.UTC))  # 20:00 Riga
+    evening = submissions(moodle)
+
+    assert at_noon == {s1: "submitted", s2: "draft"}
+    assert evening == {s1: "submitted", s2: "submitted"}
+
+
+def test_nothing_yet_is_warning_3(moodle, world):
+    world.set_now(dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
+
+    answer = call(moodle, "mod_assign_get_submissions", **{"assignmentids[0]": "7"})
+
+    assert answer == {"assignments": [{"assignmentid": 7, "submissions": []}],
+                      "warnings": [{"item": "module", "itemid": 7, "warningcode": "3",
+                                    "message": "No submissions found"}]}
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    pytest.param({"status": "submitted"}, {STUDENT_BASE_ID}, id="status"),
+    pytest.param({"status": "draft"}, {STUDENT_BASE_ID + 1}, id="status-draft"),
+    pytest.param({"since": str(HALF_PAST_NINE)}, {STUDENT_BASE_ID}, id="since"),
+    pytest.param({"since": str(HALF_PAST_NINE - 1800)}, {STUDENT_BASE_ID, STUDENT_BASE_ID + 1},
+                 id="since-inclusive"),
+    pytest.param({"before": str(HALF_PAST_NINE)}, {STUDENT_BASE_ID + 1}, id="before"),
+])
+def test_status_since_and_before_filter(moodle, world, params, expected):
+    # s1 submitted at 10:00 UTC, s2 has a draft from 09:00 UTC
+    world.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC))
+
+    assert set(submissions(moodle, **params)) == expected
+
+
+def test_unknown_assignment_ids_are_left_out_silently(moodle):
+    answer = call(moodle, "mod_assign_get_submissions", **{"assignmentids[0]": "999"})
+
+    assert answer == {"assignments": [], "warnings": []}
+
+
+def test_quiz_attempts_per_user_by_status_and_time(moodle, world):
+    (quiz,) = call(moodle, "mod_quiz_get_quizzes_by_courses", **{"courseids[0]": "5"})["quizzes"]
+
+    def states(user: int, status: str) -> list[str]:
+        answer = call(moodle, "mod_quiz_get_user_attempts", quizid=str(quiz["id"]),
+                      userid=str(user), status=status)
+        return [a["state"] for a in answer["attempts"]]
+
+    assert quiz["coursemodule"] == 44
+    assert states(STUDENT_BASE_ID, "finished") == ["finished"]
+    assert states(STUDENT_BASE_ID + 2, "finished") == []
+    assert states(STUDENT_BASE_ID + 2, "unfinished") == ["inprogress"]
+    assert states(STUDENT_BASE_ID + 1, "all") == []  # finishes tomorrow
+    world.set_now(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC))
+    assert states(STUDENT_BASE_ID + 1, "all") == ["finished"]
+
+
+@pytest.mark.parametrize(("function", "params"), [
+    pytest.param("core_course_get_course_module", {"cmid": "999"}, id="course-module"),
+    pytest.param("mod_quiz_get_user_attempts", {"quizid": "99", "userid": "1000"}, id="quiz"),
+    pytest.param("mod_quiz_get_user_attempts", {"quizid": "1", "userid": "4242"}, id="user"),
+    pytest.param("core_enrol_get_enrolled_users", {"courseid": "99"}, id="course"),
+])
+def test_unknown_records_are_invalidrecord(moodle, function, params):
+    answer = call(moodle, function, **params)
+
+    assert answer["errorcode"] == "invalidrecord"
+    assert answer["exception"] == "dml_missing_record_exception"
+
+
+def test_course_modules_of_assignments_and_quizzes(moodle):
+    assign = call(moodle, "core_course_get_course_module", cmid="42")["cm"]
+    quiz = call(moodle, "core_course_get_course_module", cmid="44")["cm"]
+
+    assert (assign["course"], assign["modname"], assign["instance"]) == (6, "assign", 8)
+    assert (quiz["course"], quiz["modname"], quiz["instance"]) == (5, "quiz", 1)
+
+
+def test_assignments_of_an_unknown_course_are_warning_1(moodle):
+    answer = call(moodle, "mod_assign_get_assignments", **{"courseids[0]": "5",
+                                                           "courseids[1]": "77",
+                                                           "includenotenrolledcourses": "1"})
+
+    assert [c["id"] for c in answer["courses"]] == [5]
+    assert [(w["itemid"], w["warningcode"]) for w in answer["warnings"]] == [(77, "1")]
+
+
+def test_requests_are_counted_per_function(moodle):
+    call(moodle, "core_webservice_get_site_info")
+    call(moodle, "core_webservice_get_site_info")
+    call(moodle, "mod_assign_get_submissions", **{"assignmentids[0]": "7"})
+    requests.post(moodle.base_url + "/login/token.php", data={"username": "x", "password": "y",
+                                                              "service": "moodle_mobile_app"},
+                  timeout=5)
+
+    assert moodle.stats() == {"core_webservice_get_site_info": 2,
+                              "mod_assign_get_submissions": 1, "login": 1}
+
+
+@pytest.mark.parametrize(("pairs", "decoded"), [
+    pytest.param([("a[0]", "1"), ("a[1]", "2")], {"a": ["1", "2"]}, id="list"),
+    pytest.param([("o[0][name]", "n"), ("o[0][value]", "v")],
+                 {"o": [{"name": "n", "value": "v"}]}, id="list-of-dicts"),
+    pytest.param([("a[1]", "2"), ("a[0]", "1")], {"a": ["1", "2"]}, id="out-of-order"),
+    pytest.param([("x", "1")], {"x": "1"}, id="scalar"),
+])
+def test_php_bracket_parameters_are_decoded(pairs, decoded):
+    assert decode_php_params(pairs) == decoded
