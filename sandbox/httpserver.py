@@ -1,12 +1,30 @@
-"""A small loopback HTTP server base the stand-ins share (stdlib, one thread per request)."""
+"""A small loopback HTTP server base the stand-ins share (stdlib, one thread per request).
+
+Every stand-in inherits two test facilities from here:
+
+* ``server.faults``: a :class:`sandbox.faults.FaultPlan` (None: no faults) deciding, per
+  request, whether the answer is a 429/5xx, a reset, a late, truncated or malformed answer, or
+  a server-specific fault (a ``fault_<kind>`` hook of the subclass);
+* ``server.observers``: callables ``(server, request, outcome)`` run after the request was
+  served and before the answer is sent (the chaos driver kills ``kartiba`` from there, e.g.
+  right after the journal applied a write and before the client hears of it).
+"""
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from sandbox.faults import FaultPlan, Outcome
+
+Observer = Callable[["LoopbackServer", "Request", Outcome], None]
 
 
 class Request:
@@ -46,16 +64,33 @@ class Response:
         self.headers.setdefault("Content-Type", content_type or "text/plain; charset=utf-8")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Connections a client dropped (timeouts, killed processes) are not worth a traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """Serve ``self.handle(request) -> Response`` on 127.0.0.1 at a free port, in a thread.
 
-    Subclasses implement :meth:`handle`. ``requests_seen`` counts requests (tests read it).
+    Subclasses implement :meth:`handle`; returning None drops the connection unanswered.
+    ``requests_seen`` counts requests (tests read it). ``faults`` and ``observers``: see the
+    module docstring.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
         self.requests_seen = 0
+        self.faults: FaultPlan | None = None
+        self.observers: list[Observer] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -66,6 +101,21 @@ class LoopbackServer:
 
     def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def answer(self, request: Request) -> Outcome:
+        """How to answer ``request``: :meth:`handle`'s answer, through the fault plan if any."""
+        plan = self.faults
+        outcome = (plan.intercept(self, request, self._handle_safely) if plan is not None
+                   else Outcome(self._handle_safely(request)))
+        for observer in list(self.observers):
+            observer(self, request, outcome)
+        return outcome
+
+    def _handle_safely(self, request: Request) -> Response | None:
+        try:
+            return self.handle(request)
+        except Exception as exc:  # a bug in the stand-in: answer 500, keep serving
+            return Response(500, f"sandbox error: {type(exc).__name__}: {exc}")
 
     def start(self) -> str:
         owner = self
@@ -82,11 +132,22 @@ class LoopbackServer:
                 body = self.rfile.read(length) if length else b""
                 with owner._lock:
                     owner.requests_seen += 1
+                outcome = owner.answer(Request(self, body))
                 try:
-                    resp = owner.handle(Request(self, body))
-                except Exception as exc:  # a bug in the stand-in: answer 500, keep serving
-                    resp = Response(500, f"sandbox error: {type(exc).__name__}: {exc}")
-                if resp is None:  # the handler wants the connection dropped
+                    self._reply(outcome)
+                except OSError:  # the client went away (timed out, or was killed)
+                    self.close_connection = True
+
+            def _reply(self, outcome: Outcome) -> None:
+                if outcome.delay > 0:
+                    time.sleep(outcome.delay)
+                resp = outcome.response
+                if outcome.reset:  # RST instead of an answer: SO_LINGER 0, then close
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                               struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if resp is None or outcome.drop:  # the connection is dropped unanswered
                     self.close_connection = True
                     return
                 self.send_response(resp.status)
@@ -94,13 +155,18 @@ class LoopbackServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(resp.body)))
                 self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(resp.body)
+                if self.command == "HEAD":
+                    return
+                if outcome.send_bytes is not None:  # a truncated answer: part, then close
+                    self.wfile.write(resp.body[:outcome.send_bytes])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(resp.body)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"sandbox-{type(self).__name__}")
