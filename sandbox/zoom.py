@@ -168,6 +168,27 @@ class ZoomSandbox(LoopbackServer):
         with self._state:
             self._tokens.clear()
 
+    # ------------------------------------------------------------------ fault hooks
+    # Server-specific kinds of ``sandbox.faults.FaultPlan``: None = not applicable here.
+
+    def fault_token_expired(self, request: Request) -> Response | None:
+        """Every access token expires now (as an hour after issue): this API call gets
+        ``401`` code 124 and the client must fetch a new token."""
+        if not request.raw_path.startswith("/v2/") or not request.headers.get("Authorization"):
+            return None
+        self.expire_tokens()
+        return self.handle(request)
+
+    def fault_page_token_expired(self, request: Request) -> Response | None:
+        """The ``next_page_token`` of this participant-report call expires now (Zoom keeps
+        them 15 minutes): ``400`` code 300, the paging must start again."""
+        token = request.arg("next_page_token")
+        if not token or not request.raw_path.endswith("/participants"):
+            return None
+        with self._state:
+            self._page_tokens.pop(token, None)
+        return self.handle(request)
+
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, request: Request) -> Response:

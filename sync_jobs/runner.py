@@ -83,13 +83,36 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
         summary.jobs[job.name] = dict(counts)
         log.info("job=%s run=%s %s", job.name, run_id,
                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    summary.counts["records_skipped"] = report_record_errors(ctx)
     if not dry_run:
         ctx.sink = wiring.sink(settings, ctx, mailer)
         summary.counts.update(drain_outbox(ctx))
     summary.counts.update(send_alerts(ctx, mailer))
     summary.counts.update(ctx.counts)
     for counts in summary.jobs.values():
-        for key in ("marks_queued", "lessons_final", "skipped"):
-            summary.counts[key] += counts.get(key, 0)
+        summary.counts.update({k: v for k, v in counts.items() if not k.startswith("lessons_")})
     summary.skips = list(ctx.skips)
     store.finish_run(run_id, now, dict(summary.counts))
+
+
+def _record_errors(source) -> list:
+    """Malformed upstream records a source skipped during this run (its own attribute name)."""
+    for name in ("record_errors", "errors", "problems"):
+        found = getattr(source, name, None)
+        if isinstance(found, list):
+            return found
+    report = getattr(source, "last_report", None)
+    return list(getattr(report, "errors", []) or [])
+
+
+def report_record_errors(ctx: RunContext) -> int:
+    """Log every skipped upstream record with its system and id/line (ids only); count them."""
+    total = 0
+    sources = [ctx.journal, *ctx.meetings.values(), *ctx.activities.values()]
+    for source in sources:
+        for error in _record_errors(source):
+            total += 1
+            log.warning("skipped record system=%s record=%s: %s",
+                        getattr(error, "system", "?"), getattr(error, "record", "?"),
+                        getattr(error, "message", str(error)))
+    return total

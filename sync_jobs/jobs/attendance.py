@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from connectors.errors import KartibaError, NotReadyError
 from mappings.evaluate import (
+    absence_alert,
     evaluate_async,
     evaluate_sync,
     evaluation_time,
@@ -200,8 +201,13 @@ class AttendanceJob:
         lesson = ctx.lessons.get(result.lesson_id)
         final = result.final or (lesson is not None and self._window_closed(ctx, lesson))
         if ctx.dry_run:
+            for mark in result.marks:
+                print(f"would write {mark.code} lesson={mark.lesson_id} "
+                      f"student={mark.student_id} excused={mark.excused} "
+                      f"points={','.join(mark.points)}")
             counts["marks_proposed"] += len(result.marks)
             ctx.alert(result.alerts)
+            ctx.alert(absence_alert(m) for m in result.marks)
             return
         store.save_lesson_result(result.lesson_id, ctx.run_id, final, result.verdicts, ctx.now)
         counts["marks_queued"] += store.enqueue_marks(result.marks, ctx.run_id)
