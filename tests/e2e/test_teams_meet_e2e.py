@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from connectors import meet, teams
-from connectors._http import CallStats
+from connectors._http import CallStats, LimiterRegistry, RateLimiter
 from connectors.errors import AuthError, PermissionDeniedError
 from mappings.model import MeetingRef, Segment, Teacher
 from sandbox.graph import GraphSandbox
@@ -49,6 +49,17 @@ class SleepRecorder:
         self.waits.append(seconds)
 
 
+class RecordingLimiters(LimiterRegistry):
+    """Fresh limiters per source that wait through the recorder, never really."""
+
+    def __init__(self, sleep: SleepRecorder) -> None:
+        super().__init__()
+        self._sleep = sleep
+
+    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
+        return RateLimiter(rate, burst, sleep=self._sleep)
+
+
 @pytest.fixture
 def world() -> World:
     return World(load_scenario(SCENARIO), RUN)
@@ -71,7 +82,8 @@ def teams_source(graph: GraphSandbox, sleeps: SleepRecorder | None = None,
     conf = teams.TeamsSettings(enabled=True, tenant_id="school-tenant", client_id="kartiba-app",
                                client_secret=SecretStr(secret), graph_url=graph.graph_url,
                                login_url=graph.login_url, rate_per_s=1000)
-    return teams.build(conf, sleep=sleeps or SleepRecorder(), stats=CallStats())
+    sleeps = sleeps or SleepRecorder()
+    return teams.build(conf, sleep=sleeps, stats=CallStats(), registry=RecordingLimiters(sleeps))
 
 
 def teams_ref(world: World, index: int) -> MeetingRef:
@@ -201,8 +213,9 @@ def meet_source(server: MeetSandbox, key: rsa.RSAPrivateKey, now: dt.datetime,
         values["service_account_file"] = str(path)
     else:
         values["service_account_json"] = SecretStr(sa_json(key))
-    return meet.build(meet.MeetSettings(**values), now=now, sleep=SleepRecorder(),
-                      stats=CallStats())
+    sleeps = SleepRecorder()
+    return meet.build(meet.MeetSettings(**values), now=now, sleep=sleeps, stats=CallStats(),
+                      registry=RecordingLimiters(sleeps))
 
 
 MEET_REF = MeetingRef("meet", "abc-defg-hij", "https://meet.google.com/abc-defg-hij")

@@ -167,3 +167,24 @@ def test_debug_demo_logs_no_personal_data(tmp_path):
     for where, text in texts.items():
         for needle in needles:
             assert needle not in text, f"{needle!r} appears in {where}"
+
+
+def test_check_and_status_over_the_sandbox(world, capsys):
+    boxes, config, scenario = world
+    assert main(["--config", str(config), "check"]) == 0
+    out = capsys.readouterr().out
+    for system in ("state", "eklase", "zoom", "teams", "meet", "moodle", "uzdevumi", "soma",
+                   "smtp"):
+        assert f"ok  {system}:" in out
+    assert run(config, scenario.runs[-1]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["outbox"]["written"] == len(created(boxes))
+
+
+def test_check_fails_when_a_system_is_down(world, capsys):
+    boxes, config, scenario = world
+    boxes.moodle.stop()
+    assert main(["--config", str(config), "check"]) == 1
+    assert "FAIL moodle" in capsys.readouterr().out

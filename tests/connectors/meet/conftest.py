@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from connectors._http import CallStats
+from connectors._http import CallStats, LimiterRegistry, RateLimiter
 from connectors.meet import MeetMeetingSource, MeetSettings, build
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "meet"
@@ -61,6 +61,18 @@ class SleepRecorder:
         self.waits.append(seconds)
 
 
+class RecordingLimiters(LimiterRegistry):
+    """Fresh rate limiters that wait through a :class:`SleepRecorder` (no real sleeping,
+    also after a 429 empties the bucket)."""
+
+    def __init__(self, sleep: SleepRecorder) -> None:
+        super().__init__()
+        self._sleep = sleep
+
+    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
+        return RateLimiter(rate, burst, sleep=self._sleep)
+
+
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
@@ -68,4 +80,5 @@ def sleeps() -> SleepRecorder:
 
 @pytest.fixture
 def source(rsa_key, sleeps) -> MeetMeetingSource:
-    return build(settings(rsa_key), now=NOW, sleep=sleeps, stats=CallStats())
+    return build(settings(rsa_key), now=NOW, sleep=sleeps, stats=CallStats(),
+                 registry=RecordingLimiters(sleeps))

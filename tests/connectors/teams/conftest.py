@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors._http import CallStats
+from connectors._http import CallStats, LimiterRegistry, RateLimiter
 from connectors.teams import TeamsMeetingSource, TeamsSettings, build
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
@@ -45,6 +45,18 @@ class SleepRecorder:
         self.waits.append(seconds)
 
 
+class RecordingLimiters(LimiterRegistry):
+    """Fresh rate limiters that wait through a :class:`SleepRecorder` (no real sleeping,
+    also after a 429 empties the bucket)."""
+
+    def __init__(self, sleep: SleepRecorder) -> None:
+        super().__init__()
+        self._sleep = sleep
+
+    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
+        return RateLimiter(rate, burst, sleep=self._sleep)
+
+
 @pytest.fixture
 def sleeps() -> SleepRecorder:
     return SleepRecorder()
@@ -52,4 +64,5 @@ def sleeps() -> SleepRecorder:
 
 @pytest.fixture
 def source(sleeps: SleepRecorder) -> TeamsMeetingSource:
-    return build(settings(), sleep=sleeps, stats=CallStats())
+    return build(settings(), sleep=sleeps, stats=CallStats(),
+                 registry=RecordingLimiters(sleeps))
