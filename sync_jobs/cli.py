@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the jobs on a sandbox school and write result.json")
     demo.add_argument("--scenario", type=Path, help="scenario file (default: the bundled school)")
     demo.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    demo.add_argument("--with-digest", action="store_true",
+                      help="also run the weekly digest job (not part of result.json's contract)")
 
     sandbox = sub.add_parser("sandbox", help="sandbox stand-ins of the upstream systems")
     ssub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="ACTION")
@@ -241,7 +243,7 @@ def cmd_demo(args) -> int:
 
     configure_logging(os.environ.get("KARTIBA_LOG_LEVEL") or "WARNING")
     try:
-        result = run_demo(args.scenario, args.out)
+        result = run_demo(args.scenario, args.out, with_digest=args.with_digest)
     except ScenarioError as exc:
         print(f"kartiba: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -1,0 +1,565 @@
+"""The chaos driver (issue 8): faults and SIGKILLs must lose nothing and double nothing.
+
+For each seed it generates a small school day (:func:`small_school`), then:
+
+1. runs the day CLEAN in a fresh sandbox stack: ``kartiba --config F run --now T`` as a
+   separate process at each of the scenario's instants, no faults, no kills; it records what
+   the sandbox journal and the SMTP server received and, per instant, how long the run took
+   and how many requests, journal writes and e-mails it made;
+2. runs the same day in another fresh stack with a seeded :class:`~sandbox.faults.FaultPlan`
+   on every HTTP stand-in, and at each instant kills ``kartiba run`` with SIGKILL at a seeded
+   point (:class:`KillPlan`): after a random delay, at the n-th upstream request (during the
+   fetch), right after the journal applied the k-th mark and before kartiba hears of it
+   (between write and bookkeeping), or as soon as the SMTP server accepted the k-th message
+   (during mail) — then reruns until a run exits 0 without being killed (bounded attempts);
+3. compares the journal (marks the gateway *created*: lesson, student, code, excused) and the
+   delivered alerts (each ``X-Kartiba-Alerts`` item per recipient) with the clean run.
+
+It prints ONE JSON line (``--json``) or a short summary::
+
+    python -m sandbox.chaos --seeds 10 --json
+
+Fields: ``seeds``, ``faults_injected`` (by kind, and ``total``), ``crashes`` (SIGKILLs that hit
+a run), ``identical`` (seeds whose journal and mail equal the clean run), ``duplicate_marks``,
+``lost_marks``, ``extra_marks``, ``duplicate_emails`` (alert items delivered more often than
+in the clean run), ``lost_emails``, ``failed_runs`` (runs that exited non-zero on their own),
+``incomplete`` (instants that never completed), ``kills`` (by phase), ``not_identical``
+(seeds), ``wall_s``.
+
+The SMTP sink is never faulted (kills during mail exercise the mail path instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.faults import FaultPlan, Outcome
+from sandbox.httpserver import LoopbackServer, Request
+from sandbox.scenario import Scenario, parse_scenario
+from sandbox.school import STUDENTS_PER_GROUP, generate_school
+from sandbox.stack import Sandboxes, start_sandboxes, to_toml
+
+ALERTS_HEADER = "X-Kartiba-Alerts"
+DIGEST_HEADER = "X-Kartiba-Digest"
+
+#: Per-request fault probabilities of a chaos run (about 14 % of requests suffer one).
+DEFAULT_RATES: dict[str, float] = {
+    "rate_limit_seconds": 0.015, "rate_limit_http_date": 0.01, "rate_limit_iso_date": 0.01,
+    "http_500": 0.015, "http_502": 0.01, "http_503": 0.015,
+    "reset": 0.015, "read_timeout": 0.005, "truncated": 0.01, "malformed": 0.01,
+    "slow": 0.01, "token_expired": 0.01, "page_token_expired": 0.03,
+}
+#: Client settings of the chaos runs: short timeouts keep ``read_timeout`` faults cheap.
+CLIENT_TIMEOUT_S = 2.0
+FAULT_TIMEOUT_S = 3.0  # a late answer comes after the client gave up
+ZOOM_PAGE_SIZE = 8  # several report pages per meeting, so paging tokens can expire
+MAX_ATTEMPTS = 8  # runs per instant before the instant counts as incomplete
+MAX_KILLS_PER_INSTANT = 2
+RUN_TIMEOUT_S = 180.0
+KILL_PHASES = ("time", "fetch", "write", "mail")
+
+_ZOOM_LINK = re.compile(r"zoom\.us/j/(\d+)")
+_MOODLE_LINK = re.compile(r"skolo\.lv/mod/assign/view\.php\?id=(\d+)")
+
+
+# =========================================================================== the school
+
+
+def small_school(seed: int, students: int = 60) -> dict[str, Any]:
+    """A generated school day cut down to ``students`` (rounded up to whole groups of 20).
+
+    The first groups of ``sandbox.school.generate_school(1, seed)`` are kept with their
+    students, lessons, and the evidence and notices that belong to them.
+    """
+    doc = generate_school(1, seed)
+    groups = doc["groups"][:max(1, math.ceil(students / STUDENTS_PER_GROUP))]
+    gids = {g["id"] for g in groups}
+    pupils = [s for s in doc["students"] if s["group"] in gids]
+    sids = {s["id"] for s in pupils}
+    lessons = [x for x in doc["lessons"] if x["group"] in gids]
+    texts = " ".join(x.get("uzdots", {}).get("text", "") for x in lessons)
+    meetings = [m for m in doc["zoom"]["meetings"] if m["id"] in set(_ZOOM_LINK.findall(texts))]
+    cmids = {int(c) for c in _MOODLE_LINK.findall(texts)}
+    moodle = doc["moodle"]
+    assignments = [a for a in moodle["assignments"] if a["cmid"] in cmids]
+    aids = {a["id"] for a in assignments}
+    tids = ({x["teacher"] for x in lessons} | {g["class_teacher"] for g in groups}
+            | {m["host"] for m in meetings})
+    doc.update({
+        "teachers": [t for t in doc["teachers"] if t["id"] in tids],
+        "groups": groups, "students": pupils, "lessons": lessons,
+        "subjects": [{**s, "planned_hours": {g: h for g, h in s["planned_hours"].items()
+                                             if g in gids}} for s in doc["subjects"]],
+        "zoom": {"meetings": meetings},
+        "moodle": {
+            "courses": [c for c in moodle["courses"]
+                        if c["id"] in {a["course"] for a in assignments}],
+            "assignments": assignments,
+            "submissions": [s for s in moodle["submissions"]
+                            if s["assignment"] in aids and s["student"] in sids],
+            "quiz_attempts": [q for q in moodle["quiz_attempts"] if q["student"] in sids]},
+        "uzdevumi": {"rows": [r for r in doc["uzdevumi"]["rows"] if r["student"] in sids]},
+        "notices": [n for n in doc["notices"] if n["student"] in sids],
+    })
+    return doc
+
+
+# =========================================================================== what was received
+
+
+@dataclass
+class Received:
+    """What the sandbox journal and SMTP server received during one day."""
+
+    marks: Counter[tuple] = field(default_factory=Counter)
+    alerts: Counter[tuple] = field(default_factory=Counter)
+
+
+def journal_marks(writes: Iterable[dict]) -> Counter[tuple]:
+    """(lesson, student, code, excused) of every mark the gateway created, with counts."""
+    return Counter((w["lesson"], w["student"], w["code"], bool(w["excused"]))
+                   for w in writes if w["status"] == "created")
+
+
+def mail_items(messages: Iterable[Any]) -> Counter[tuple]:
+    """(recipient, kind, lesson, student, excused) of every alert item delivered, with counts;
+    a digest counts as (recipient, "digest", its period)."""
+    items: Counter[tuple] = Counter()
+    for received in messages:
+        message = received.message
+        recipients = sorted(r.lower() for r in received.rcpt_tos)
+        header = message.get(ALERTS_HEADER)
+        for item in json.loads(str(header)) if header is not None else []:
+            for to in recipients:
+                items[(to, item["kind"], item.get("lesson"), item.get("student"),
+                       item.get("excused"))] += 1
+        digest = message.get(DIGEST_HEADER)
+        if digest is not None:
+            for to in recipients:
+                items[(to, "digest", str(digest), None, None)] += 1
+    return items
+
+
+@dataclass
+class Comparison:
+    """How a chaos day's journal and mail differ from the clean day's."""
+
+    duplicate_marks: int
+    lost_marks: int
+    extra_marks: int
+    duplicate_emails: int
+    lost_emails: int
+    extra_emails: int
+
+    @property
+    def identical(self) -> bool:
+        return not any((self.duplicate_marks, self.lost_marks, self.extra_marks,
+                        self.duplicate_emails, self.lost_emails, self.extra_emails))
+
+
+def compare(clean: Received, chaos: Received) -> Comparison:
+    """Duplicates (delivered more often than in the clean run), losses and extras."""
+    def split(want: Counter[tuple], got: Counter[tuple]) -> tuple[int, int, int]:
+        duplicate = sum(n - max(1, want[k]) for k, n in got.items() if want[k] and n > want[k])
+        duplicate += sum(n - 1 for k, n in got.items() if not want[k] and n > 1)
+        lost = sum(n - got[k] for k, n in want.items() if got[k] < n)
+        extra = sum(1 for k in got if not want[k])
+        return duplicate, lost, extra
+
+    marks, mails = split(clean.marks, chaos.marks), split(clean.alerts, chaos.alerts)
+    return Comparison(*marks, *mails)
+
+
+# =========================================================================== killing
+
+
+@dataclass
+class Expect:
+    """What one instant's clean run did: the yardstick for kill points."""
+
+    duration: float = 1.0
+    requests: int = 0
+    writes: int = 0
+    mails: int = 0
+
+
+@dataclass
+class Kill:
+    """Where to kill one run: a phase and a point within it."""
+
+    phase: str  # time | fetch | write | mail
+    at: float  # seconds (time) or the n-th event of the phase
+
+
+class KillPlan:
+    """Seeded choice of whether and where each attempt of an instant is killed."""
+
+    def __init__(self, seed: int, probability: float = 0.6) -> None:
+        self.rng = random.Random(f"chaos-kill-{seed}")
+        self.probability = probability
+
+    def choose(self, attempt: int, kills_so_far: int, expect: Expect) -> Kill | None:
+        """The kill for this attempt of an instant, or None (let it run)."""
+        chance = self.probability / (1 + attempt)
+        if kills_so_far >= MAX_KILLS_PER_INSTANT or self.rng.random() >= chance:
+            return None
+        phases = ["time", "fetch"]
+        if expect.writes:
+            phases.append("write")
+        if expect.mails:
+            phases.append("mail")
+        phase = self.rng.choice(phases)
+        if phase == "time":
+            return Kill(phase, self.rng.uniform(0.05, 1.0) * expect.duration)
+        limit = {"fetch": expect.requests, "write": expect.writes, "mail": expect.mails}[phase]
+        return Kill(phase, self.rng.randint(1, max(1, limit)))
+
+
+class KillSwitch:
+    """Kills the armed process when its kill point is reached (from the server threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._kill: Kill | None = None
+        self._count = 0
+        self.fired = False
+
+    def arm(self, pid: int, kill: Kill | None) -> None:
+        with self._lock:
+            self._pid, self._kill, self._count, self.fired = pid, kill, 0, False
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._pid, self._kill = None, None
+
+    def phase(self) -> Kill | None:
+        with self._lock:
+            return self._kill
+
+    def fire(self) -> None:
+        """SIGKILL the armed process now (once)."""
+        with self._lock:
+            if self._pid is None or self.fired:
+                return
+            self.fired = True
+            pid = self._pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # pragma: no cover - it ended by itself meanwhile
+            pass
+
+    def observe(self, server: LoopbackServer, request: Request, outcome: Outcome) -> None:
+        """Server observer: count fetch requests / applied journal writes; kill at the point."""
+        with self._lock:
+            kill = self._kill
+            if kill is None or self.fired:
+                return
+            if kill.phase == "fetch":
+                self._count += 1
+            elif kill.phase == "write" and _applied_write(request, outcome):
+                self._count += 1
+            else:
+                return
+            due = self._count >= kill.at
+        if due:
+            self.fire()
+
+
+def _applied_write(request: Request, outcome: Outcome) -> bool:
+    response = outcome.response
+    return (b"SetAttendanceMark" in request.body and response is not None
+            and response.status == 200 and b"<" in response.body
+            and b"created" in response.body)
+
+
+# =========================================================================== one day
+
+
+@dataclass
+class DayResult:
+    """One day's received journal and mail, and what it took to get there."""
+
+    received: Received
+    expects: list[Expect]
+    faults: Counter[str] = field(default_factory=Counter)
+    crashes: int = 0
+    kills: Counter[str] = field(default_factory=Counter)
+    failed_runs: int = 0
+    incomplete: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _tune(tree: dict[str, Any]) -> dict[str, Any]:
+    """Short timeouts (a late answer costs seconds, not minutes) and a quick lock recovery."""
+    tree = {key: dict(value) if isinstance(value, dict) else value for key, value in tree.items()}
+    for section in ("zoom", "teams", "meet", "moodle"):
+        tree[section].update(connect_timeout=CLIENT_TIMEOUT_S, read_timeout=CLIENT_TIMEOUT_S)
+    tree["eklase"].update(connect_timeout=CLIENT_TIMEOUT_S, read_timeout=CLIENT_TIMEOUT_S,
+                          operation_timeout=CLIENT_TIMEOUT_S)
+    tree["smtp"]["timeout"] = 10
+    tree["state"]["stale_lock_s"] = 60
+    return tree
+
+
+def _kartiba() -> list[str]:
+    script = Path(sys.executable).with_name("kartiba")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sync_jobs.cli"]
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KARTIBA_")}
+    env.update(KARTIBA_SECRETS_DIR=str(workdir / "no-secrets"), KARTIBA_LOG_LEVEL="WARNING",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+class Day:
+    """One scenario day in a fresh sandbox stack, run instant by instant as cron would."""
+
+    def __init__(self, scenario: Scenario, workdir: Path, plan: FaultPlan | None,
+                 kills: KillPlan | None, expects: Sequence[Expect] | None = None) -> None:
+        self.scenario = scenario
+        self.workdir = workdir
+        self.plan = plan
+        self.kills = kills
+        self.expects = list(expects or [])
+        self.switch = KillSwitch()
+        self.boxes: Sandboxes | None = None
+
+    def run(self) -> DayResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as stack:
+            boxes = self.boxes = start_sandboxes(self.scenario, self.workdir, stack)
+            boxes.zoom.page_size_cap = ZOOM_PAGE_SIZE
+            for server in self._servers():
+                server.faults = self.plan
+                server.observers.append(self.switch.observe)
+            config = self.workdir / "kartiba.toml"
+            config.write_text(to_toml(_tune(boxes.settings_tree)), encoding="utf-8")
+            config.chmod(0o600)
+            result = DayResult(Received(), [])
+            for index, instant in enumerate(self.scenario.runs):
+                boxes.world.set_now(instant)
+                for writer in boxes.exports.values():
+                    writer.write_new("both")
+                expect = self.expects[index] if index < len(self.expects) else Expect()
+                result.expects.append(self._instant(config, instant.isoformat(), expect,
+                                                    result))
+            result.received = Received(journal_marks(boxes.eklase.writes),
+                                       mail_items(boxes.smtp.messages))
+            if self.plan is not None:
+                result.faults = Counter(self.plan.snapshot())
+        return result
+
+    def _servers(self) -> list[LoopbackServer]:
+        boxes = self.boxes
+        assert boxes is not None
+        return [boxes.eklase, boxes.zoom, boxes.graph, boxes.meet, boxes.moodle]
+
+    def _counts(self) -> tuple[int, int, int]:
+        boxes = self.boxes
+        assert boxes is not None
+        return (sum(s.requests_seen for s in self._servers()), len(boxes.eklase.writes),
+                len(boxes.smtp.messages))
+
+    def _instant(self, config: Path, instant: str, expect: Expect, result: DayResult) -> Expect:
+        """Run one instant until a run exits 0 unkilled; returns what the first clean-looking
+        run did (the clean day's yardstick)."""
+        kills = 0
+        before = self._counts()
+        for attempt in range(MAX_ATTEMPTS):
+            kill = self.kills.choose(attempt, kills, expect) if self.kills else None
+            started = time.monotonic()
+            code, stderr = self._attempt(config, instant, kill)
+            took = time.monotonic() - started
+            if self.switch.fired:
+                kills += 1
+                result.crashes += 1
+                result.kills[kill.phase if kill else "time"] += 1
+                continue
+            if code == 0:
+                after = self._counts()
+                return Expect(took, after[0] - before[0], after[1] - before[1],
+                              after[2] - before[2])
+            result.failed_runs += 1
+            result.errors.append(f"{instant} attempt {attempt + 1}: exit {code}: "
+                                 f"{_last_line(stderr)}")
+        result.incomplete += 1
+        return Expect()
+
+    def _attempt(self, config: Path, instant: str, kill: Kill | None) -> tuple[int, str]:
+        log = self.workdir / "kartiba.stderr"
+        with open(log, "w", encoding="utf-8") as err:
+            proc = subprocess.Popen([*_kartiba(), "--config", str(config), "run", "--now",
+                                     instant], stdout=subprocess.DEVNULL, stderr=err,
+                                    env=_environment(self.workdir), cwd=self.workdir)
+            self.switch.arm(proc.pid, kill)
+            try:
+                self._watch(proc, kill)
+            finally:
+                self.switch.disarm()
+        return proc.returncode, log.read_text(encoding="utf-8", errors="replace")
+
+    def _watch(self, proc: subprocess.Popen, kill: Kill | None) -> None:
+        """Wait for the run, firing time- and mail-phase kills from here."""
+        started = time.monotonic()
+        mails = len(self.boxes.smtp.messages) if self.boxes else 0
+        while proc.poll() is None:
+            elapsed = time.monotonic() - started
+            if kill is not None and not self.switch.fired and (
+                    (kill.phase == "time" and elapsed >= kill.at)
+                    or (kill.phase == "mail" and self.boxes is not None
+                        and len(self.boxes.smtp.messages) - mails >= kill.at)):
+                self.switch.fire()
+            if elapsed > RUN_TIMEOUT_S:
+                proc.kill()  # a hung run: counted as a failed run, not as a crash
+            time.sleep(0.001 if kill is not None and kill.phase == "mail" else 0.005)
+        proc.wait()
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+# =========================================================================== the driver
+
+
+@dataclass
+class SeedReport:
+    """One seed's chaos day against its clean day."""
+
+    seed: int
+    comparison: Comparison
+    chaos: DayResult
+    clean_failed: int
+
+
+def run_seed(seed: int, students: int, rates: dict[str, float], workdir: Path,
+             kill_probability: float = 0.6, max_faults: int | None = None) -> SeedReport:
+    """Clean day, chaos day, comparison, for one seed."""
+    scenario = parse_scenario(small_school(seed, students), source=f"chaos seed {seed}")
+    clean = Day(scenario, workdir / "clean", None, None).run()
+    plan = FaultPlan(seed, rates, max_faults, timeout_s=FAULT_TIMEOUT_S)
+    chaos = Day(scenario, workdir / "chaos", plan, KillPlan(seed, kill_probability),
+                clean.expects).run()
+    return SeedReport(seed, compare(clean.received, chaos.received), chaos,
+                      clean.failed_runs + clean.incomplete)
+
+
+def summarise(reports: Sequence[SeedReport], wall_s: float) -> dict[str, Any]:
+    """The one-line JSON result of a chaos run."""
+    faults: Counter[str] = Counter()
+    kills: Counter[str] = Counter()
+    for report in reports:
+        faults.update(report.chaos.faults)
+        kills.update(report.chaos.kills)
+    total = sum(faults.values())
+
+    def tally(name: str) -> int:
+        return sum(getattr(r.comparison, name) for r in reports)
+
+    return {
+        "seeds": len(reports),
+        "faults_injected": {**dict(sorted(faults.items())), "total": total},
+        "crashes": sum(r.chaos.crashes for r in reports),
+        "identical": sum(r.comparison.identical for r in reports),
+        "duplicate_marks": tally("duplicate_marks"),
+        "lost_marks": tally("lost_marks"),
+        "extra_marks": tally("extra_marks"),
+        "duplicate_emails": tally("duplicate_emails"),
+        "lost_emails": tally("lost_emails"),
+        "extra_emails": tally("extra_emails"),
+        "failed_runs": sum(r.chaos.failed_runs for r in reports),
+        "incomplete": sum(r.chaos.incomplete for r in reports),
+        "clean_failures": sum(r.clean_failed for r in reports),
+        "kills": dict(sorted(kills.items())),
+        "not_identical": [r.seed for r in reports if not r.comparison.identical],
+        "wall_s": round(wall_s, 1),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.chaos",
+        description="Run generated school days with faults and SIGKILLs; compare with clean "
+                    "runs.")
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds (0..N-1)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--scale-students", type=int, default=60,
+                        help="students of the generated school (whole groups of 20)")
+    parser.add_argument("--fault-scale", type=float, default=1.0,
+                        help="multiply every default fault rate by this")
+    parser.add_argument("--max-faults", type=int, default=None,
+                        help="fault budget per seed (default: none)")
+    parser.add_argument("--kill-probability", type=float, default=0.6,
+                        help="chance that an instant's first run is killed (halved per rerun)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep every run's files here (default: a temporary folder)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--verbose", action="store_true",
+                        help="per-seed lines and run errors on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.seeds < 1 or args.scale_students < 1 or args.fault_scale < 0:
+        print("chaos: --seeds and --scale-students must be positive", file=sys.stderr)
+        return 2
+    rates = {kind: rate * args.fault_scale for kind, rate in DEFAULT_RATES.items()}
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="kartiba-chaos-"))
+    started = time.monotonic()
+    reports = []
+    try:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            report = run_seed(seed, args.scale_students, rates, root / f"seed-{seed}",
+                              args.kill_probability, args.max_faults)
+            reports.append(report)
+            if args.verbose:
+                _describe(report)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    summary = summarise(reports, time.monotonic() - started)
+    if args.json:
+        print(json.dumps(summary, sort_keys=False))
+    else:
+        print(f"chaos: {summary['identical']}/{summary['seeds']} identical, "
+              f"{summary['crashes']} crashes, {summary['faults_injected']['total']} faults, "
+              f"duplicate marks {summary['duplicate_marks']}, lost marks "
+              f"{summary['lost_marks']}, duplicate e-mails {summary['duplicate_emails']}, "
+              f"{summary['wall_s']} s")
+    return 0
+
+
+def _describe(report: SeedReport) -> None:
+    c, day = report.comparison, report.chaos
+    print(f"seed {report.seed}: identical={c.identical} crashes={day.crashes} "
+          f"kills={dict(day.kills)} faults={sum(day.faults.values())} "
+          f"failed_runs={day.failed_runs} {c}", file=sys.stderr)
+    for line in day.errors:
+        print(f"  {line}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
