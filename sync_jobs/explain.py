@@ -64,7 +64,7 @@ def _live(settings, lesson_id, student_id, lang, on, now) -> Iterator[str]:
                          calendar=SchoolCalendar(policy.non_teaching_days), store=store,
                          now=now, run_id="explain", journal=wiring.journal(settings),
                          dry_run=True)
-        ctx.meetings = wiring.meeting_sources(settings, webhooks=store)
+        ctx.meetings = wiring.meeting_sources(settings, webhooks=store, now=now)
         ctx.activities = wiring.activity_sources(settings, ledger=store)
         lesson = next((x for x in ctx.read_lessons(on, on) if x.id == lesson_id), None)
         if lesson is None:

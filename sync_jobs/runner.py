@@ -73,7 +73,7 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
         settings=settings, policy=policy,
         calendar=SchoolCalendar(policy.non_teaching_days), store=store, now=now,
         run_id=run_id, journal=wiring.journal(settings), dry_run=dry_run)
-    ctx.meetings = wiring.meeting_sources(settings, webhooks=store)
+    ctx.meetings = wiring.meeting_sources(settings, webhooks=store, now=now)
     ctx.activities = wiring.activity_sources(settings, ledger=store)
     jobs = select_jobs(job_names, ctx)
     store.start_run(run_id, now, [j.name for j in jobs])

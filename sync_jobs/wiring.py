@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from connectors.base import (
     ActivitySource,
     ImportLedger,
@@ -28,22 +30,29 @@ def sink(settings: Settings, ctx, mailer) -> JournalSink:
         school=ctx.school(), lessons=ctx.lessons, lang=settings.school.language)
 
 
-def meeting_sources(settings: Settings, webhooks: WebhookLedger | None = None
-                    ) -> dict[str, MeetingSource]:
-    """The enabled meeting platforms, by the platform name UZDOTS links resolve to."""
+def meeting_sources(settings: Settings, webhooks: WebhookLedger | None = None,
+                    now: dt.datetime | None = None) -> dict[str, MeetingSource]:
+    """The enabled meeting platforms, by the platform name UZDOTS links resolve to.
+
+    Each source lives for one run (its caches make a joint lesson cost one fetch); ``now``
+    is the run's instant (Meet's 30-day retention is judged against it).
+    """
+    policy = settings.policy_obj
+    window = {"policy_before_min": policy.instance_before_minutes,
+              "policy_after_min": policy.instance_after_minutes}
     sources: dict[str, MeetingSource] = {}
     if settings.zoom.enabled:
         from connectors import zoom
 
-        sources["zoom"] = zoom.build(settings.zoom, webhooks=webhooks)
+        sources["zoom"] = zoom.build(settings.zoom, webhooks=webhooks, **window)
     if settings.teams.enabled:
         from connectors import teams
 
-        sources["teams"] = teams.build(settings.teams)
+        sources["teams"] = teams.build(settings.teams, **window)
     if settings.meet.enabled:
         from connectors import meet
 
-        sources["meet"] = meet.build(settings.meet)
+        sources["meet"] = meet.build(settings.meet, now=now, **window)
     return sources
 
 
