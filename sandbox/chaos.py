@@ -32,6 +32,7 @@ The SMTP sink is never faulted (kills during mail exercise the mail path instead
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -46,6 +47,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,20 +214,21 @@ class Kill:
 class KillPlan:
     """Seeded choice of whether and where each attempt of an instant is killed."""
 
-    def __init__(self, seed: int, probability: float = 0.6) -> None:
+    def __init__(self, seed: int, probability: float = 0.6,
+                 phases: Sequence[str] = KILL_PHASES) -> None:
         self.rng = random.Random(f"chaos-kill-{seed}")
         self.probability = probability
+        self.phases = tuple(phases)
 
     def choose(self, attempt: int, kills_so_far: int, expect: Expect) -> Kill | None:
         """The kill for this attempt of an instant, or None (let it run)."""
         chance = self.probability / (1 + attempt)
         if kills_so_far >= MAX_KILLS_PER_INSTANT or self.rng.random() >= chance:
             return None
-        phases = ["time", "fetch"]
-        if expect.writes:
-            phases.append("write")
-        if expect.mails:
-            phases.append("mail")
+        limits = {"time": 1, "fetch": 1, "write": expect.writes, "mail": expect.mails}
+        phases = [p for p in self.phases if limits[p]]
+        if not phases:
+            return None
         phase = self.rng.choice(phases)
         if phase == "time":
             return Kill(phase, self.rng.uniform(0.05, 1.0) * expect.duration)
@@ -262,10 +265,8 @@ class KillSwitch:
                 return
             self.fired = True
             pid = self._pid
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:  # pragma: no cover - it ended by itself meanwhile
-            pass
 
     def observe(self, server: LoopbackServer, request: Request, outcome: Outcome) -> None:
         """Server observer: count fetch requests / applied journal writes; kill at the point."""
@@ -273,12 +274,11 @@ class KillSwitch:
             kill = self._kill
             if kill is None or self.fired:
                 return
-            if kill.phase == "fetch":
-                self._count += 1
-            elif kill.phase == "write" and _applied_write(request, outcome):
-                self._count += 1
-            else:
+            counts = kill.phase == "fetch" or (
+                kill.phase == "write" and _applied_write(request, outcome))
+            if not counts:
                 return
+            self._count += 1
             due = self._count >= kill.at
         if due:
             self.fire()
@@ -455,12 +455,13 @@ class SeedReport:
 
 
 def run_seed(seed: int, students: int, rates: dict[str, float], workdir: Path,
-             kill_probability: float = 0.6, max_faults: int | None = None) -> SeedReport:
+             kill_probability: float = 0.6, max_faults: int | None = None,
+             phases: Sequence[str] = KILL_PHASES) -> SeedReport:
     """Clean day, chaos day, comparison, for one seed."""
     scenario = parse_scenario(small_school(seed, students), source=f"chaos seed {seed}")
     clean = Day(scenario, workdir / "clean", None, None).run()
     plan = FaultPlan(seed, rates, max_faults, timeout_s=FAULT_TIMEOUT_S)
-    chaos = Day(scenario, workdir / "chaos", plan, KillPlan(seed, kill_probability),
+    chaos = Day(scenario, workdir / "chaos", plan, KillPlan(seed, kill_probability, phases),
                 clean.expects).run()
     return SeedReport(seed, compare(clean.received, chaos.received), chaos,
                       clean.failed_runs + clean.incomplete)
@@ -513,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fault budget per seed (default: none)")
     parser.add_argument("--kill-probability", type=float, default=0.6,
                         help="chance that an instant's first run is killed (halved per rerun)")
+    parser.add_argument("--kill-phases", default=",".join(KILL_PHASES),
+                        help="comma-separated kill points to choose from: " + ", ".join(
+                            KILL_PHASES))
+    parser.add_argument("--jobs", type=int, default=2, help="seeds run side by side")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep every run's files here (default: a temporary folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
@@ -526,17 +531,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seeds < 1 or args.scale_students < 1 or args.fault_scale < 0:
         print("chaos: --seeds and --scale-students must be positive", file=sys.stderr)
         return 2
+    phases = [p.strip() for p in args.kill_phases.split(",") if p.strip()]
+    if set(phases) - set(KILL_PHASES):
+        print(f"chaos: unknown kill phase(s) in {args.kill_phases!r}", file=sys.stderr)
+        return 2
     rates = {kind: rate * args.fault_scale for kind, rate in DEFAULT_RATES.items()}
     root = args.workdir or Path(tempfile.mkdtemp(prefix="kartiba-chaos-"))
     started = time.monotonic()
-    reports = []
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+
+    def one(seed: int) -> SeedReport:
+        report = run_seed(seed, args.scale_students, rates, root / f"seed-{seed}",
+                          args.kill_probability, args.max_faults, phases)
+        if args.verbose:
+            _describe(report)
+        return report
+
     try:
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            report = run_seed(seed, args.scale_students, rates, root / f"seed-{seed}",
-                              args.kill_probability, args.max_faults)
-            reports.append(report)
-            if args.verbose:
-                _describe(report)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            reports = list(pool.map(one, seeds))
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)

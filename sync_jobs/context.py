@@ -41,6 +41,8 @@ class RunContext:
     counts: Counter[str] = field(default_factory=Counter)
     _school: School | None = None
     _lesson_cache: dict[tuple[dt.date, dt.date], list[Lesson]] = field(default_factory=dict)
+    _read: list[Lesson] = field(default_factory=list)  # every lesson read, in reading order
+    _days_read: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # disjoint, sorted
 
     @property
     def today(self) -> dt.date:
@@ -56,16 +58,19 @@ class RunContext:
         return self._school
 
     def read_lessons(self, date_from: dt.date, date_to: dt.date) -> list[Lesson]:
-        """Lessons of a date range, read once per run and remembered for the alert e-mails."""
+        """Lessons of a date range, read once per run and remembered for the alert e-mails.
+
+        Only the days no earlier call of this run has read are asked from the journal, so
+        jobs with overlapping windows (attendance, UZDOTS, the school-year quota) cost one
+        read of their union. Lessons come in the journal's order within a day, days ascending.
+        """
         key = (date_from, date_to)
         if key not in self._lesson_cache:
-            covering = next((k for k in self._lesson_cache
-                             if k[0] <= date_from and date_to <= k[1]), None)
-            if covering is not None:
-                lessons = [x for x in self._lesson_cache[covering]
-                           if date_from <= x.date <= date_to]
-            else:
-                lessons = self.journal.lessons(date_from, date_to)
+            for start, end in _uncovered(self._days_read, date_from, date_to):
+                self._read.extend(self.journal.lessons(start, end))
+                self._days_read = _cover(self._days_read, start, end)
+            lessons = sorted((x for x in self._read if date_from <= x.date <= date_to),
+                             key=lambda x: x.date)  # stable: the journal's order within a day
             self._lesson_cache[key] = lessons
             self.remember(lessons)
         return self._lesson_cache[key]
@@ -76,6 +81,39 @@ class RunContext:
 
     def alert(self, alerts: Iterable[Alert]) -> None:
         self.alerts.extend(alerts)
+
+
+DAY = dt.timedelta(days=1)
+
+
+def _uncovered(covered: list[tuple[dt.date, dt.date]], date_from: dt.date,
+               date_to: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The parts of [date_from, date_to] outside the sorted, disjoint ranges ``covered``."""
+    gaps: list[tuple[dt.date, dt.date]] = []
+    start = date_from
+    for lo, hi in covered:
+        if hi < start:
+            continue
+        if lo > date_to:
+            break
+        if lo > start:
+            gaps.append((start, lo - DAY))
+        start = max(start, hi + DAY)
+    if start <= date_to:
+        gaps.append((start, date_to))
+    return gaps
+
+
+def _cover(covered: list[tuple[dt.date, dt.date]], date_from: dt.date,
+           date_to: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """``covered`` with [date_from, date_to] added, adjacent ranges merged."""
+    merged: list[tuple[dt.date, dt.date]] = []
+    for lo, hi in sorted([*covered, (date_from, date_to)]):
+        if merged and lo <= merged[-1][1] + DAY:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _with_school_settings(school: School, settings: Settings) -> School:

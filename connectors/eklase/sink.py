@@ -76,6 +76,13 @@ class MarksReader:
                                 upstream=UPSTREAM)
         return list(marks)
 
+    def add(self, lesson_id: str, mark: JournalMark) -> None:
+        """Record a mark just written into the cached answer that holds the lesson."""
+        lesson = self.lessons.get(lesson_id)
+        cached = self._cache.get((lesson.date, lesson.group_id)) if lesson else None
+        if cached is not None:
+            cached.setdefault(lesson_id, []).append(mark)
+
     def forget(self, lesson_id: str) -> None:
         """Drop the cached answer that holds a lesson (after a write to it)."""
         lesson = self.lessons.get(lesson_id)
@@ -121,6 +128,7 @@ class GatewaySink:
         self.client = client
         self.service_account = service_account
         self.reader = MarksReader(client, lessons if lessons is not None else {})
+        self._read_fresh: set[tuple[dt.date, str]] = set()
 
     def remember(self, lessons: Iterable[Lesson]) -> None:
         """Make lessons known for read-backs (see :meth:`MarksReader.remember`)."""
@@ -133,12 +141,18 @@ class GatewaySink:
     def write(self, mark: Mark, idempotency_key: str, comment: str) -> WriteResult:
         """Write one mark unless a mark for that student is already there.
 
+        The lesson's marks are read back afresh before the first write to it in this run
+        (one GetLessons per lesson day and group, not per mark); later writes to the same
+        lesson use that answer plus the marks written since. The gateway itself refuses a
+        write where a person's mark appeared in between.
+
         Returns:
             REFUSED("manual_mark") when anyone but the service account has a mark there,
             ALREADY_PRESENT when kartiba's mark is there (no call is made in both cases),
             else the gateway's answer ("already-present" counts as success).
         """
-        present = [m for m in self.reader.read(mark.lesson_id, fresh=True)
+        present = [m for m in self.reader.read(mark.lesson_id,
+                                               fresh=self._first_write(mark.lesson_id))
                    if m.student_id == mark.student_id]
         if any(m.author_id != self.service_account for m in present):
             log.info("eklase: lesson %s student %s has a person's mark; not written",
@@ -150,15 +164,30 @@ class GatewaySink:
             lesson_id=mark.lesson_id, student_id=mark.student_id, code=mark.code,
             excused=mark.excused, idempotency_key=idempotency_key, points=mark.points,
             comment=comment)
-        self.reader.forget(mark.lesson_id)
         try:
             result = WsWriteResult.model_validate(answer)
         except ValidationError:
+            self.reader.forget(mark.lesson_id)
             raise ProtocolError("eklase: SetAttendanceMark answer does not fit the contract",
                                 upstream=UPSTREAM) from None
         log.info("eklase: lesson %s student %s: %s", mark.lesson_id, mark.student_id,
                  result.status)
-        return WriteResult(_STATUS[result.status], result.reason or "")
+        status = _STATUS[result.status]
+        if status is WriteStatus.REFUSED:
+            self.reader.forget(mark.lesson_id)
+        else:
+            self.reader.add(mark.lesson_id, JournalMark(mark.student_id, mark.code,
+                                                        self.service_account,
+                                                        excused=mark.excused))
+        return WriteResult(status, result.reason or "")
+
+    def _first_write(self, lesson_id: str) -> bool:
+        lesson = self.reader.lessons.get(lesson_id)
+        key = (lesson.date, lesson.group_id) if lesson else (dt.date.min, lesson_id)
+        if key in self._read_fresh:
+            return False
+        self._read_fresh.add(key)
+        return True
 
     def flush(self) -> int:
         """Nothing is batched: every write went to the gateway at once."""

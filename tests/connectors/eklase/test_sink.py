@@ -96,13 +96,26 @@ def test_write_reads_back_afresh_but_lesson_marks_is_cached(client, rsps):
     assert _operations(rsps) == ["GetLessons", "GetLessons"]
 
 
-def test_cache_is_dropped_after_a_write(client, rsps):
+def test_written_mark_joins_the_read_back(client, rsps):
     sink = _sink(client)
     answer(rsps, "GetLessons", lessons_answer(lesson_xml("L1")))
     answer(rsps, "SetAttendanceMark", "set_mark_created.xml")
-    answer(rsps, "GetLessons", lessons_answer(lesson_xml("L1", marks=mark_xml("s1", "kartiba"))))
     assert sink.write(MARK, MARK.key, "").status is WriteStatus.CREATED
     assert [m.author_id for m in sink.lesson_marks("L1")] == ["kartiba"]
+    assert _operations(rsps) == ["GetLessons", "SetAttendanceMark"]
+
+
+def test_one_read_back_per_lesson_day_and_group_not_per_mark(client, rsps):
+    """Several marks of one lesson: one fresh GetLessons, then one SetAttendanceMark each."""
+    sink = _sink(client)
+    answer(rsps, "GetLessons", lessons_answer(lesson_xml("L1")))
+    answer(rsps, "SetAttendanceMark", "set_mark_created.xml")
+    answer(rsps, "SetAttendanceMark", "set_mark_created.xml")
+    other = Mark("L1", "s2", "n", False, ("30",), "not_connected")
+    assert sink.write(MARK, MARK.key, "").status is WriteStatus.CREATED
+    assert sink.write(other, other.key, "").status is WriteStatus.CREATED
+    assert sink.write(MARK, MARK.key, "").status is WriteStatus.ALREADY_PRESENT
+    assert _operations(rsps) == ["GetLessons", "SetAttendanceMark", "SetAttendanceMark"]
 
 
 def test_unreadable_mark_is_treated_as_a_persons(client, rsps, caplog):
