@@ -24,6 +24,7 @@ from mappings.model import (
     MeetingEvidence,
     Notice,
     Outcome,
+    Participant,
     School,
     Skip,
     Student,
@@ -31,6 +32,7 @@ from mappings.model import (
     Verdict,
 )
 from mappings.policy import Policy
+from mappings.presence import connected_seconds
 from mappings.rules import asynchronous, sync
 from mappings.rules.alerts import make_alert
 from mappings.rules.manual import write_or_skip
@@ -114,6 +116,17 @@ def is_attendance_due(
 # --------------------------------------------------------------------------- attendance
 
 
+def in_lesson(participants: Sequence[Participant], lesson: Lesson) -> tuple[Participant, ...]:
+    """Point 30 ("time counted only inside the lesson"): people connected during it.
+
+    A meeting link reused for another lesson (a personal meeting room, the same Meet code)
+    brings that lesson's people into the instance list; they were never in this lesson and
+    are neither matched nor reported as unknown here.
+    """
+    return tuple(p for p in participants
+                 if connected_seconds(p.segments, lesson.start, lesson.end) > 0)
+
+
 def evaluate_sync(
     lesson: Lesson,
     school: School,
@@ -155,7 +168,8 @@ def evaluate_sync(
         return _no_evidence(lesson, roster, sync.BASE_POINT, cause == NO_LINK, cause)
     match_roster = sync.joint_match_roster(roster, joint_roster)
     host = sync.meeting_host(lesson, school, evidence)
-    match = match_participants(evidence.participants, match_roster, host, policy, aliases)
+    match = match_participants(in_lesson(evidence.participants, lesson), match_roster, host,
+                               policy, aliases)
     context = _SyncContext(
         lesson=lesson,
         policy=policy,

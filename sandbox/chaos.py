@@ -69,6 +69,9 @@ DEFAULT_RATES: dict[str, float] = {
     "reset": 0.015, "read_timeout": 0.005, "truncated": 0.01, "malformed": 0.01,
     "slow": 0.01, "token_expired": 0.01, "page_token_expired": 0.03,
 }
+#: Per-seed budgets of the kinds kartiba does not retry within a run (it fails the run, or
+#: the lesson's evidence, and the next run heals it) and of the slow ones.
+DEFAULT_BUDGETS: dict[str, int] = {"truncated": 3, "malformed": 3, "read_timeout": 4}
 #: Client settings of the chaos runs: short timeouts keep ``read_timeout`` faults cheap.
 CLIENT_TIMEOUT_S = 2.0
 FAULT_TIMEOUT_S = 3.0  # a late answer comes after the client gave up
@@ -76,7 +79,10 @@ ZOOM_PAGE_SIZE = 8  # several report pages per meeting, so paging tokens can exp
 MAX_ATTEMPTS = 8  # runs per instant before the instant counts as incomplete
 MAX_KILLS_PER_INSTANT = 2
 RUN_TIMEOUT_S = 180.0
-KILL_PHASES = ("time", "fetch", "write", "mail")
+KILL_PHASES = ("time", "fetch", "write", "mail", "mail_ack")
+#: ``mail_ack`` (the instant the SMTP server accepted a message, before kartiba can record
+#: it) is the adversarial case of ``mail``; it is measured on request, not by default.
+DEFAULT_KILL_PHASES = ("time", "fetch", "write", "mail")
 
 _ZOOM_LINK = re.compile(r"zoom\.us/j/(\d+)")
 _MOODLE_LINK = re.compile(r"skolo\.lv/mod/assign/view\.php\?id=(\d+)")
@@ -162,7 +168,12 @@ def mail_items(messages: Iterable[Any]) -> Counter[tuple]:
 
 @dataclass
 class Comparison:
-    """How a chaos day's journal and mail differ from the clean day's."""
+    """How a chaos day's journal and mail differ from the clean day's.
+
+    ``differences`` lists (what, count in the clean day, count in the chaos day) of every
+    mark (lesson, student, code, excused) and alert item (kind, lesson, student, excused;
+    recipients left out) whose counts differ.
+    """
 
     duplicate_marks: int
     lost_marks: int
@@ -170,6 +181,7 @@ class Comparison:
     duplicate_emails: int
     lost_emails: int
     extra_emails: int
+    differences: list[tuple[tuple, int, int]] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
@@ -187,7 +199,13 @@ def compare(clean: Received, chaos: Received) -> Comparison:
         return duplicate, lost, extra
 
     marks, mails = split(clean.marks, chaos.marks), split(clean.alerts, chaos.alerts)
-    return Comparison(*marks, *mails)
+    differences = [(("mark", *key), clean.marks[key], chaos.marks[key])
+                   for key in sorted(set(clean.marks) | set(chaos.marks), key=repr)
+                   if clean.marks[key] != chaos.marks[key]]
+    differences += [(("alert", *key[1:]), clean.alerts[key], chaos.alerts[key])
+                    for key in sorted(set(clean.alerts) | set(chaos.alerts), key=repr)
+                    if clean.alerts[key] != chaos.alerts[key]]
+    return Comparison(*marks, *mails, differences)
 
 
 # =========================================================================== killing
@@ -201,21 +219,23 @@ class Expect:
     requests: int = 0
     writes: int = 0
     mails: int = 0
+    mail_gap: float = 0.01  # seconds between two accepted messages
 
 
 @dataclass
 class Kill:
     """Where to kill one run: a phase and a point within it."""
 
-    phase: str  # time | fetch | write | mail
+    phase: str  # one of KILL_PHASES
     at: float  # seconds (time) or the n-th event of the phase
+    delay: float = 0.0  # mail: seconds after the at-th message was accepted
 
 
 class KillPlan:
     """Seeded choice of whether and where each attempt of an instant is killed."""
 
     def __init__(self, seed: int, probability: float = 0.6,
-                 phases: Sequence[str] = KILL_PHASES) -> None:
+                 phases: Sequence[str] = DEFAULT_KILL_PHASES) -> None:
         self.rng = random.Random(f"chaos-kill-{seed}")
         self.probability = probability
         self.phases = tuple(phases)
@@ -225,15 +245,17 @@ class KillPlan:
         chance = self.probability / (1 + attempt)
         if kills_so_far >= MAX_KILLS_PER_INSTANT or self.rng.random() >= chance:
             return None
-        limits = {"time": 1, "fetch": 1, "write": expect.writes, "mail": expect.mails}
+        limits = {"time": 1, "fetch": expect.requests, "write": expect.writes,
+                  "mail": expect.mails, "mail_ack": expect.mails}
         phases = [p for p in self.phases if limits[p]]
         if not phases:
             return None
         phase = self.rng.choice(phases)
         if phase == "time":
             return Kill(phase, self.rng.uniform(0.05, 1.0) * expect.duration)
-        limit = {"fetch": expect.requests, "write": expect.writes, "mail": expect.mails}[phase]
-        return Kill(phase, self.rng.randint(1, max(1, limit)))
+        at = self.rng.randint(1, limits[phase])
+        delay = self.rng.uniform(0.0, expect.mail_gap) if phase == "mail" else 0.0
+        return Kill(phase, at, delay)
 
 
 class KillSwitch:
@@ -306,6 +328,7 @@ class DayResult:
     failed_runs: int = 0
     incomplete: int = 0
     errors: list[str] = field(default_factory=list)
+    kill_log: list[str] = field(default_factory=list)
 
 
 def _tune(tree: dict[str, Any]) -> dict[str, Any]:
@@ -353,6 +376,10 @@ class Day:
             for server in self._servers():
                 server.faults = self.plan
                 server.observers.append(self.switch.observe)
+            if self.plan is not None:  # the stack's random credentials: not part of identities
+                tree = boxes.settings_tree
+                self.plan.ignore(tree["eklase"]["password"], tree["moodle"]["token"],
+                                 tree["teams"]["client_secret"])
             config = self.workdir / "kartiba.toml"
             config.write_text(to_toml(_tune(boxes.settings_tree)), encoding="utf-8")
             config.chmod(0o600)
@@ -362,8 +389,9 @@ class Day:
                 for writer in boxes.exports.values():
                     writer.write_new("both")
                 expect = self.expects[index] if index < len(self.expects) else Expect()
-                result.expects.append(self._instant(config, instant.isoformat(), expect,
-                                                    result))
+                label = f"#{index + 1} {instant.isoformat()}"
+                result.expects.append(self._instant(config, instant.isoformat(), label,
+                                                    expect, result))
             result.received = Received(journal_marks(boxes.eklase.writes),
                                        mail_items(boxes.smtp.messages))
             if self.plan is not None:
@@ -381,7 +409,8 @@ class Day:
         return (sum(s.requests_seen for s in self._servers()), len(boxes.eklase.writes),
                 len(boxes.smtp.messages))
 
-    def _instant(self, config: Path, instant: str, expect: Expect, result: DayResult) -> Expect:
+    def _instant(self, config: Path, instant: str, label: str, expect: Expect,
+                 result: DayResult) -> Expect:
         """Run one instant until a run exits 0 unkilled; returns what the first clean-looking
         run did (the clean day's yardstick)."""
         kills = 0
@@ -389,24 +418,30 @@ class Day:
         for attempt in range(MAX_ATTEMPTS):
             kill = self.kills.choose(attempt, kills, expect) if self.kills else None
             started = time.monotonic()
-            code, stderr = self._attempt(config, instant, kill)
+            code, stderr, arrivals = self._attempt(config, instant, kill)
             took = time.monotonic() - started
             if self.switch.fired:
                 kills += 1
                 result.crashes += 1
-                result.kills[kill.phase if kill else "time"] += 1
+                phase = kill.phase if kill else "time"
+                result.kills[phase] += 1
+                result.kill_log.append(f"{label} attempt {attempt + 1}: {phase} "
+                                       f"at {kill.at if kill else 0:.4g} ({took:.2f} s)")
                 continue
             if code == 0:
                 after = self._counts()
+                gap = ((arrivals[-1] - arrivals[0]) / (len(arrivals) - 1)
+                       if len(arrivals) > 1 else Expect.mail_gap)
                 return Expect(took, after[0] - before[0], after[1] - before[1],
-                              after[2] - before[2])
+                              after[2] - before[2], max(gap, 0.001))
             result.failed_runs += 1
-            result.errors.append(f"{instant} attempt {attempt + 1}: exit {code}: "
+            result.errors.append(f"{label} attempt {attempt + 1}: exit {code}: "
                                  f"{_last_line(stderr)}")
         result.incomplete += 1
         return Expect()
 
-    def _attempt(self, config: Path, instant: str, kill: Kill | None) -> tuple[int, str]:
+    def _attempt(self, config: Path, instant: str, kill: Kill | None
+                 ) -> tuple[int, str, list[float]]:
         log = self.workdir / "kartiba.stderr"
         with open(log, "w", encoding="utf-8") as err:
             proc = subprocess.Popen([*_kartiba(), "--config", str(config), "run", "--now",
@@ -414,26 +449,38 @@ class Day:
                                     env=_environment(self.workdir), cwd=self.workdir)
             self.switch.arm(proc.pid, kill)
             try:
-                self._watch(proc, kill)
+                arrivals = self._watch(proc, kill)
             finally:
                 self.switch.disarm()
-        return proc.returncode, log.read_text(encoding="utf-8", errors="replace")
+        return proc.returncode, log.read_text(encoding="utf-8", errors="replace"), arrivals
 
-    def _watch(self, proc: subprocess.Popen, kill: Kill | None) -> None:
-        """Wait for the run, firing time- and mail-phase kills from here."""
+    def _watch(self, proc: subprocess.Popen, kill: Kill | None) -> list[float]:
+        """Wait for the run, firing time- and mail-phase kills from here; returns when (s
+        after the start) each message of this run was accepted by the SMTP server."""
+        assert self.boxes is not None
+        smtp = self.boxes.smtp
         started = time.monotonic()
-        mails = len(self.boxes.smtp.messages) if self.boxes else 0
+        base = len(smtp.messages)
+        arrivals: list[float] = []
         while proc.poll() is None:
             elapsed = time.monotonic() - started
-            if kill is not None and not self.switch.fired and (
-                    (kill.phase == "time" and elapsed >= kill.at)
-                    or (kill.phase == "mail" and self.boxes is not None
-                        and len(self.boxes.smtp.messages) - mails >= kill.at)):
+            arrivals.extend([elapsed] * (len(smtp.messages) - base - len(arrivals)))
+            if kill is not None and not self.switch.fired and _due(kill, elapsed, arrivals):
                 self.switch.fire()
             if elapsed > RUN_TIMEOUT_S:
                 proc.kill()  # a hung run: counted as a failed run, not as a crash
-            time.sleep(0.001 if kill is not None and kill.phase == "mail" else 0.005)
+            time.sleep(0.001)
         proc.wait()
+        return arrivals
+
+
+def _due(kill: Kill, elapsed: float, arrivals: Sequence[float]) -> bool:
+    """Whether a time- or mail-phase kill point has been reached."""
+    if kill.phase == "time":
+        return elapsed >= kill.at
+    if kill.phase in {"mail", "mail_ack"} and len(arrivals) >= kill.at:
+        return elapsed - arrivals[int(kill.at) - 1] >= kill.delay
+    return False
 
 
 def _last_line(text: str) -> str:
@@ -456,11 +503,12 @@ class SeedReport:
 
 def run_seed(seed: int, students: int, rates: dict[str, float], workdir: Path,
              kill_probability: float = 0.6, max_faults: int | None = None,
-             phases: Sequence[str] = KILL_PHASES) -> SeedReport:
+             phases: Sequence[str] = DEFAULT_KILL_PHASES) -> SeedReport:
     """Clean day, chaos day, comparison, for one seed."""
     scenario = parse_scenario(small_school(seed, students), source=f"chaos seed {seed}")
     clean = Day(scenario, workdir / "clean", None, None).run()
-    plan = FaultPlan(seed, rates, max_faults, timeout_s=FAULT_TIMEOUT_S)
+    plan = FaultPlan(seed, rates, max_faults, max_per_kind=DEFAULT_BUDGETS,
+                     timeout_s=FAULT_TIMEOUT_S)
     chaos = Day(scenario, workdir / "chaos", plan, KillPlan(seed, kill_probability, phases),
                 clean.expects).run()
     return SeedReport(seed, compare(clean.received, chaos.received), chaos,
@@ -514,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fault budget per seed (default: none)")
     parser.add_argument("--kill-probability", type=float, default=0.6,
                         help="chance that an instant's first run is killed (halved per rerun)")
-    parser.add_argument("--kill-phases", default=",".join(KILL_PHASES),
+    parser.add_argument("--kill-phases", default=",".join(DEFAULT_KILL_PHASES),
                         help="comma-separated kill points to choose from: " + ", ".join(
                             KILL_PHASES))
     parser.add_argument("--jobs", type=int, default=2, help="seeds run side by side")
@@ -567,11 +615,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _describe(report: SeedReport) -> None:
     c, day = report.comparison, report.chaos
-    print(f"seed {report.seed}: identical={c.identical} crashes={day.crashes} "
-          f"kills={dict(day.kills)} faults={sum(day.faults.values())} "
-          f"failed_runs={day.failed_runs} {c}", file=sys.stderr)
-    for line in day.errors:
-        print(f"  {line}", file=sys.stderr)
+    lines = [f"seed {report.seed}: identical={c.identical} crashes={day.crashes} "
+             f"kills={dict(day.kills)} faults={sum(day.faults.values())} "
+             f"failed_runs={day.failed_runs} incomplete={day.incomplete}"]
+    lines += [f"  differs: {what} clean={want} chaos={got}" for what, want, got in c.differences]
+    lines += [f"  kill: {line}" for line in day.kill_log]
+    lines += [f"  failed: {line}" for line in day.errors]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,10 @@ that request (nothing is injected then). Kinds a server has no hook for never hi
 Whether a request is hit is decided by a hash of (seed, server, method, path, query, body,
 how many times that same request was seen before), not by one shared random stream: the
 threads of a run can interleave in any order and the same request still meets the same fate,
-while its retry (the next occurrence) gets a fresh draw. ``max_faults`` bounds the total and
+while its retry (the next occurrence) gets a fresh draw. Values that differ from one sandbox
+start to the next (credentials: :meth:`FaultPlan.ignore`; query parameters named ``*token*``,
+such as paging tokens) are left out of a request's identity, so a seed replays the same
+faults against a freshly started stack. ``max_faults`` bounds the total and
 ``max_per_kind`` each kind; :attr:`FaultPlan.injected` counts what was injected, by kind.
 """
 
@@ -134,6 +137,7 @@ class FaultPlan:
         self._clock = clock
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
+        self._volatile: list[bytes] = []
 
     # ------------------------------------------------------------------ accounting
 
@@ -165,11 +169,22 @@ class FaultPlan:
 
     # ------------------------------------------------------------------ drawing
 
+    def ignore(self, *values: str) -> None:
+        """Leave these values (e.g. a stack's random credentials) out of request identities."""
+        with self._lock:
+            self._volatile.extend(v.encode("utf-8") for v in values if v)
+
     def _identity(self, server: object, request: Request) -> str:
+        with self._lock:
+            volatile = list(self._volatile)
         query = "&".join(f"{k}={v}" for k, values in sorted(request.query.items())
-                         for v in values)
-        body = hashlib.sha256(request.body).hexdigest()
-        return "\x1f".join((type(server).__name__, request.method, request.raw_path, query, body))
+                         if "token" not in k.lower() for v in values)
+        body = request.body
+        for value in volatile:
+            body = body.replace(value, b"*")
+        digest = hashlib.sha256(body).hexdigest()
+        return "\x1f".join((type(server).__name__, request.method, request.raw_path, query,
+                            digest))
 
     def draw(self, server: object, request: Request) -> tuple[str | None, random.Random]:
         """The kind drawn for this occurrence of this request (None: no fault), and an RNG

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from connectors._http import HttpClient
-from connectors.errors import AuthError, ConfigError, ProtocolError, UpstreamError
+from connectors._oauth import RENEW_BEFORE_S as RENEW_BEFORE_S  # re-exported
+from connectors._oauth import BearerTokenAuth, parse_token_response
+from connectors.errors import AuthError, ConfigError, UpstreamError
 from connectors.meet.settings import MeetSettings
 
 log = logging.getLogger("kartiba.meet")
@@ -31,7 +32,6 @@ log = logging.getLogger("kartiba.meet")
 MEET_SCOPE = "https://www.googleapis.com/auth/meetings.space.readonly"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 3600  # Google accepts at most one hour
-RENEW_BEFORE_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def sign_assertion(key: ServiceAccountKey, subject: str, scope: str, audience: s
     return f"{signing_input}.{b64url(signature)}"
 
 
-class JwtBearerAuth:
+class JwtBearerAuth(BearerTokenAuth):
     """An :class:`connectors._http.Auth` hook: a delegated access token for the Meet API.
 
     Args:
@@ -122,32 +122,13 @@ class JwtBearerAuth:
     def __init__(self, http: HttpClient, key: ServiceAccountKey, subject: str, token_url: str,
                  scope: str = MEET_SCOPE, wall_clock: Callable[[], float] = time.time,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock=clock)
         self._http = http
         self._key = key
         self._subject = subject
         self._token_url = token_url
         self._scope = scope
         self._wall_clock = wall_clock
-        self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-
-    def apply(self, request: Any) -> None:
-        """Add ``Authorization: Bearer`` to a header dict, fetching a token when needed."""
-        request["Authorization"] = f"Bearer {self.token()}"
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._token = None
-
-    def token(self) -> str:
-        """The current access token, requested anew when missing or about to expire."""
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                self._token, lifetime = self._request_token()
-                self._expires_at = self._clock() + max(0.0, lifetime - RENEW_BEFORE_S)
-            return self._token
 
     def _request_token(self) -> tuple[str, float]:
         assertion = sign_assertion(self._key, self._subject, self._scope, self._token_url,
@@ -164,7 +145,9 @@ class JwtBearerAuth:
                     f"service account's client id for {self._scope}",
                     upstream="meet", status=exc.status, detail=exc.detail) from None
             raise
-        return _parse_token(response.json())
+        token, lifetime = parse_token_response(response.json(), "meet")
+        log.debug("meet: delegated token obtained (lifetime %.0f s)", lifetime)
+        return token, lifetime
 
 
 def _oauth_error(exc: UpstreamError) -> str:
@@ -174,14 +157,3 @@ def _oauth_error(exc: UpstreamError) -> str:
         code = None
     return code if isinstance(code, str) and code.isidentifier() else f"HTTP {exc.status}"
 
-
-def _parse_token(body: Any) -> tuple[str, float]:
-    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-        raise ProtocolError("meet: token response without access_token", upstream="meet")
-    try:
-        lifetime = float(body.get("expires_in", 3599))
-    except (TypeError, ValueError):
-        raise ProtocolError("meet: token response with a bad expires_in",
-                            upstream="meet") from None
-    log.debug("meet: delegated token obtained (lifetime %.0f s)", lifetime)
-    return body["access_token"], lifetime

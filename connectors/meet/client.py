@@ -12,17 +12,17 @@ Retries, 429 and token renewal are the shared client's job.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from connectors import _models
 from connectors._http import HttpClient
-from connectors.errors import PermissionDeniedError, ProtocolError, RecordError
+from connectors._paging import CursorPages
+from connectors.errors import ProtocolError
 from connectors.meet.models import ConferenceRecord, MeetParticipant, ParticipantSession
 
 log = logging.getLogger("kartiba.meet")
@@ -47,7 +47,7 @@ def rfc3339(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class PageTokenPages:
+class PageTokenPages(CursorPages):
     """Iterate over the items of a Google list method, following ``nextPageToken``.
 
     Args:
@@ -56,66 +56,48 @@ class PageTokenPages:
         items_key: the response field holding the items (absent when there are none).
         params: query parameters of the first call (kept on every page, as Google requires).
         max_pages: a safety stop against a server that never stops paging.
+        denied_hint: the message of a 403 (see :class:`connectors._paging.CursorPages`).
     """
 
+    upstream = "meet"
+    not_json = "meet: the Meet API answered something that is not JSON"
+    endless = "meet: nextPageToken paging does not end"
+
     def __init__(self, http: HttpClient, path: str, items_key: str,
-                 params: dict[str, Any] | None = None, max_pages: int = 500) -> None:
-        self._http = http
+                 params: dict[str, Any] | None = None, max_pages: int = 500, *,
+                 denied_hint: str | None = None) -> None:
+        super().__init__(http, max_pages=max_pages, denied_hint=denied_hint)
         self._path = path
         self._items_key = items_key
         self._params = dict(params or {})
-        self._max_pages = max_pages
-        self.pages = 0
 
-    def __iter__(self) -> Iterator[Any]:
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
-            params = dict(self._params)
-            if token:
-                params["pageToken"] = token
-            try:
-                body = self._http.get_json(self._path, params=params)
-            except ValueError:  # requests' JSONDecodeError
-                raise ProtocolError("meet: the Meet API answered something that is not JSON",
-                                    upstream="meet") from None
-            self.pages += 1
-            if not isinstance(body, dict):
-                raise ProtocolError("meet: list answer is not a JSON object", upstream="meet")
-            items = body.get(self._items_key, [])
-            if not isinstance(items, list):
-                raise ProtocolError(f"meet: '{self._items_key}' is not a list", upstream="meet")
-            yield from items
-            token = body.get("nextPageToken") or None
-            if token is None:
-                return
-            if not isinstance(token, str) or token in seen or self.pages >= self._max_pages:
-                raise ProtocolError("meet: nextPageToken paging does not end", upstream="meet")
-            seen.add(token)
+    def _first(self) -> str:
+        return ""  # no pageToken
+
+    def _get(self, cursor: str) -> Any:
+        params = dict(self._params)
+        if cursor:
+            params["pageToken"] = cursor
+        return self._http.get_json(self._path, params=params)
+
+    def _items(self, body: Any) -> list[Any]:
+        if not isinstance(body, dict):
+            raise ProtocolError("meet: list answer is not a JSON object", upstream="meet")
+        items = body.get(self._items_key, [])
+        if not isinstance(items, list):
+            raise ProtocolError(f"meet: '{self._items_key}' is not a list", upstream="meet")
+        return items
+
+    def _next(self, body: Any) -> str | None:
+        token = body.get("nextPageToken") or None
+        if token is not None and not isinstance(token, str):
+            raise ProtocolError(self.endless, upstream="meet")
+        return token
 
 
 def parse_items(model: type[M], items: Any, what: str) -> list[M]:
-    """Validate each item; a malformed one is logged as a :class:`RecordError` and skipped."""
-    out: list[M] = []
-    for index, item in enumerate(items):
-        try:
-            out.append(model.model_validate(item))
-        except ValidationError as exc:
-            ref = item.get("name") if isinstance(item, dict) else None
-            error = RecordError(f"meet: malformed {what} skipped", system="meet",
-                                record=str(ref or f"#{index}"),
-                                detail=f"{exc.error_count()} validation error(s)")
-            log.warning("%s (record %s: %s)", error.message, error.record, error.detail)
-    return out
-
-
-@contextlib.contextmanager
-def _explain_denied() -> Iterator[None]:
-    try:
-        yield
-    except PermissionDeniedError as exc:
-        raise PermissionDeniedError(DENIED_HINT, upstream="meet", status=exc.status,
-                                    detail=exc.detail) from None
+    """Validate each item; a malformed one is logged (by resource ``name``) and skipped."""
+    return _models.parse_items(model, items, what, system="meet", id_field="name", log=log)
 
 
 class MeetClient:
@@ -135,24 +117,24 @@ class MeetClient:
         expr = (f'space.meeting_code = "{meeting_code}" AND '
                 f'start_time>="{rfc3339(started_from)}" AND start_time<="{rfc3339(started_to)}"')
         pages = PageTokenPages(self.http, "conferenceRecords", "conferenceRecords",
-                               {"filter": expr, "pageSize": RECORDS_PAGE})
-        with _explain_denied():
-            items = list(pages)
+                               {"filter": expr, "pageSize": RECORDS_PAGE},
+                               denied_hint=DENIED_HINT)
+        items = list(pages)
         return parse_items(ConferenceRecord, items, "conference record")
 
     def participants(self, record_name: str) -> list[MeetParticipant]:
         """Every participant of one conference record, all pages."""
         pages = PageTokenPages(self.http, f"{quote(record_name, safe='/')}/participants",
-                               "participants", {"pageSize": PARTICIPANTS_PAGE})
-        with _explain_denied():
-            items = list(pages)
+                               "participants", {"pageSize": PARTICIPANTS_PAGE},
+                               denied_hint=DENIED_HINT)
+        items = list(pages)
         return parse_items(MeetParticipant, items, "participant")
 
     def sessions(self, participant_name: str) -> list[ParticipantSession]:
         """Every session (join to leave) of one participant, all pages."""
         pages = PageTokenPages(self.http,
                                f"{quote(participant_name, safe='/')}/participantSessions",
-                               "participantSessions", {"pageSize": PARTICIPANTS_PAGE})
-        with _explain_denied():
-            items = list(pages)
+                               "participantSessions", {"pageSize": PARTICIPANTS_PAGE},
+                               denied_hint=DENIED_HINT)
+        items = list(pages)
         return parse_items(ParticipantSession, items, "participant session")

@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from connectors._models import VendorModel, naive_as_utc
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-class _MeetModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class ConferenceRecord(_MeetModel):
+class ConferenceRecord(VendorModel):
     """One conference (one call) held in a meeting space."""
 
     name: str = Field(pattern=r"^conferenceRecords/[^/]+$")
@@ -32,25 +24,25 @@ class ConferenceRecord(_MeetModel):
     expire_time: dt.datetime | None = Field(None, alias="expireTime")
     space: str = ""
 
-    _aware = field_validator("start_time", "end_time", "expire_time")(_utc)
+    _aware = field_validator("start_time", "end_time", "expire_time")(naive_as_utc)
 
     def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
         """Whether the conference overlaps [start, end) (an ongoing one runs on)."""
         return self.start_time < end and (self.end_time is None or self.end_time > start)
 
 
-class SignedinUser(_MeetModel):
+class SignedinUser(VendorModel):
     user: str = ""  # users/{user}
     display_name: str = Field("", alias="displayName")
 
 
-class NamedUser(_MeetModel):
+class NamedUser(VendorModel):
     """``anonymousUser`` and ``phoneUser`` (a phone user's name is a masked number)."""
 
     display_name: str = Field("", alias="displayName")
 
 
-class MeetParticipant(_MeetModel):
+class MeetParticipant(VendorModel):
     """A participant of a conference; exactly one of the user fields is set."""
 
     name: str = Field(pattern=r"^conferenceRecords/[^/]+/participants/[^/]+$")
@@ -60,7 +52,7 @@ class MeetParticipant(_MeetModel):
     anonymous_user: NamedUser | None = Field(None, alias="anonymousUser")
     phone_user: NamedUser | None = Field(None, alias="phoneUser")
 
-    _aware = field_validator("earliest_start_time", "latest_end_time")(_utc)
+    _aware = field_validator("earliest_start_time", "latest_end_time")(naive_as_utc)
 
     @property
     def user_id(self) -> str:
@@ -78,11 +70,11 @@ class MeetParticipant(_MeetModel):
         return "phone" if self.phone_user else "anonymous"
 
 
-class ParticipantSession(_MeetModel):
+class ParticipantSession(VendorModel):
     """One join-to-leave session of a participant (each rejoin is a new session)."""
 
     name: str = ""
     start_time: dt.datetime | None = Field(None, alias="startTime")
     end_time: dt.datetime | None = Field(None, alias="endTime")  # unset while connected
 
-    _aware = field_validator("start_time", "end_time")(_utc)
+    _aware = field_validator("start_time", "end_time")(naive_as_utc)

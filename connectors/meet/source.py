@@ -14,11 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import threading
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Iterable
 
+from connectors._evidence import (
+    WINDOW_AFTER,
+    WINDOW_BEFORE,
+    Memo,
+    People,
+    PersonKey,
+    check_request,
+    found,
+    lesson_window,
+    not_found,
+)
+from connectors._evidence import merge_segments as merge_segments  # re-exported
+from connectors._oauth import token_health
 from connectors.errors import NotReadyError, RecordError
 from connectors.meet.auth import JwtBearerAuth
 from connectors.meet.client import MeetClient
@@ -28,12 +38,8 @@ from mappings.model import MeetingEvidence, MeetingRef, Participant, Segment, Te
 log = logging.getLogger("kartiba.meet")
 
 PLATFORM = "meet"
-WINDOW_BEFORE = dt.timedelta(minutes=30)
-WINDOW_AFTER = dt.timedelta(hours=2)
 LOOKBACK = dt.timedelta(hours=24)  # a Meet call lasts at most 24 h: find ones started earlier
 _CODE = re.compile(r"^([a-z]{3})-?([a-z]{4})-?([a-z]{3})$")
-
-T = TypeVar("T")
 
 
 def meeting_code(key: str) -> str | None:
@@ -42,48 +48,7 @@ def meeting_code(key: str) -> str | None:
     return "-".join(match.groups()) if match else None
 
 
-class _Memo:
-    """A thread-safe per-run cache: each key is computed once, even by concurrent callers
-    (they wait for the first); an error is not cached, the next caller tries again."""
-
-    def __init__(self) -> None:
-        self._data: dict[Hashable, object] = {}
-        self._pending: dict[Hashable, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                return self._data[key]  # type: ignore[return-value]
-            key_lock = self._pending.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._data:
-                    return self._data[key]  # type: ignore[return-value]
-            value = compute()
-            with self._lock:
-                self._data[key] = value
-                self._pending.pop(key, None)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
-def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    """Sort and merge overlapping or touching segments."""
-    merged: list[Segment] = []
-    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
-        if merged and seg.start <= merged[-1].end:
-            if seg.end > merged[-1].end:
-                merged[-1] = Segment(merged[-1].start, seg.end)
-        else:
-            merged.append(seg)
-    return tuple(merged)
-
-
-def person_key(participant: MeetParticipant) -> tuple[str, str] | None:
+def person_key(participant: MeetParticipant) -> PersonKey | None:
     """Who a participant is: the signed-in user id, else the kind and display name."""
     if participant.user_id:
         return ("user", participant.user_id)
@@ -115,27 +80,11 @@ def session_segments(participant: MeetParticipant, sessions: list[ParticipantSes
     return out
 
 
-@dataclass
-class _Person:
-    name: str = ""
-    platform_id: str = ""
-    segments: list[Segment] = field(default_factory=list)
-
-    def add(self, participant: MeetParticipant, segments: list[Segment]) -> None:
-        self.name = self.name or participant.display_name
-        self.platform_id = self.platform_id or participant.user_id
-        self.segments.extend(segments)
-
-    def participant(self) -> Participant:
-        return Participant(name=self.name, platform_id=self.platform_id,
-                           segments=merge_segments(self.segments))
-
-
 def group_participants(
     rows: Iterable[tuple[ConferenceRecord, MeetParticipant, list[ParticipantSession]]],
 ) -> tuple[Participant, ...]:
     """One participant per person over all conferences; malformed rows are logged, skipped."""
-    people: dict[tuple[str, str], _Person] = {}
+    people = People()
     for conference, participant, sessions in rows:
         key = person_key(participant)
         try:
@@ -146,8 +95,9 @@ def group_participants(
         except RecordError as exc:
             log.warning("%s (record %s)", exc.message, exc.record)
             continue
-        people.setdefault(key, _Person()).add(participant, segments)
-    return tuple(people[k].participant() for k in sorted(people))
+        people.add(key, segments, name=participant.display_name,
+                   platform_id=participant.user_id)
+    return people.participants()
 
 
 class MeetMeetingSource:
@@ -175,9 +125,7 @@ class MeetMeetingSource:
         self._now = now
         self.before = before
         self.after = after
-        self._records = _Memo()
-        self._participants = _Memo()
-        self._sessions = _Memo()
+        self._cache = Memo()  # keys: ("conferences" | "participants" | "sessions", ...)
 
     def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
               host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
@@ -186,13 +134,8 @@ class MeetMeetingSource:
         Raises:
             NotReadyError: a conference in the window is still in progress.
         """
-        if ref.platform != PLATFORM:
-            raise ValueError(f"not a Meet meeting reference: {ref.platform!r}")
-        if lesson_start.tzinfo is None or lesson_end.tzinfo is None:
-            raise ValueError("lesson_start and lesson_end must be timezone-aware")
-        empty = MeetingEvidence(platform=PLATFORM, key=ref.key, found=False,
-                                host_email=host.email if host else "",
-                                host_name=host.name if host else "")
+        check_request(ref, PLATFORM, "Meet", lesson_start, lesson_end)
+        empty = not_found(PLATFORM, ref.key, host)
         code = meeting_code(ref.key)
         if code is None:
             log.warning("meet: %r is not a Meet meeting code: no evidence", ref.key[:40])
@@ -203,7 +146,7 @@ class MeetMeetingSource:
                      "%d days and the lesson ended %s", code, self.retention.days,
                      lesson_end.isoformat())
             return empty
-        window = (lesson_start - self.before, lesson_end + self.after)
+        window = lesson_window(lesson_start, lesson_end, self.before, self.after)
         conferences = [c for c in self._conferences(code, *window) if c.overlaps(*window)]
         if any(c.end_time is None for c in conferences):
             raise NotReadyError(f"meet: meeting {code}: a conference is still in progress",
@@ -215,37 +158,29 @@ class MeetMeetingSource:
         participants = group_participants(self._rows(conferences))
         log.info("meet: meeting %s: %d conference(s), %d participant(s)", code,
                  len(conferences), len(participants))
-        return MeetingEvidence(platform=PLATFORM, key=ref.key, found=True,
-                               participants=participants, chat=None,
-                               host_email=empty.host_email, host_name=empty.host_name,
-                               instances=len(conferences))
+        return found(PLATFORM, ref.key, host, participants, instances=len(conferences))
 
     def health(self) -> str:
         """Check that a delegated token can be obtained."""
-        if self.auth is None:
-            return "meet: no credentials configured"
-        self.auth.invalidate()
-        self.auth.token()
-        return "meet: ok (delegated token obtained)"
+        return token_health(self.auth, PLATFORM, "delegated")
 
     def clear_cache(self) -> None:
         """Forget everything fetched (a new run starts afresh)."""
-        for memo in (self._records, self._participants, self._sessions):
-            memo.clear()
+        self._cache.clear()
 
     # -- cached calls
 
     def _conferences(self, code: str, start: dt.datetime,
                      end: dt.datetime) -> list[ConferenceRecord]:
         lo = start - LOOKBACK
-        return self._records.get((code, lo, end),
-                                 lambda: self.client.conference_records(code, lo, end))
+        return self._cache.get(("conferences", code, lo, end),
+                               lambda: self.client.conference_records(code, lo, end))
 
     def _rows(self, conferences: list[ConferenceRecord]):
         for conference in conferences:
-            people = self._participants.get(
-                conference.name, lambda c=conference: self.client.participants(c.name))
+            people = self._cache.get(("participants", conference.name),
+                                     lambda c=conference: self.client.participants(c.name))
             for participant in people:
-                sessions = self._sessions.get(
-                    participant.name, lambda p=participant: self.client.sessions(p.name))
+                sessions = self._cache.get(("sessions", participant.name),
+                                           lambda p=participant: self.client.sessions(p.name))
                 yield conference, participant, sessions

@@ -12,17 +12,17 @@ Retries, 429 ``Retry-After`` and token renewal after a 401 are the shared client
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from connectors import _models
 from connectors._http import HttpClient
-from connectors.errors import PermissionDeniedError, ProtocolError, RecordError
+from connectors._paging import CursorPages
+from connectors.errors import ProtocolError
 from connectors.teams.models import AttendanceRecord, AttendanceReport, OnlineMeeting
 
 log = logging.getLogger("kartiba.teams")
@@ -64,43 +64,40 @@ def user_segment(upn: str) -> str:
     return quote(upn.strip(), safe="@")
 
 
-class ODataPages:
+class ODataPages(CursorPages):
     """Iterate over the ``value`` items of an OData collection, following ``@odata.nextLink``.
 
     Args:
         http: the Graph client.
         path: the first page, relative to the Graph base URL (or absolute).
         max_pages: a safety stop against a server that never stops paging.
+        denied_hint: the message of a 403 (see :class:`connectors._paging.CursorPages`).
     """
 
-    def __init__(self, http: HttpClient, path: str, max_pages: int = 500) -> None:
-        self._http = http
+    upstream = "teams"
+    not_json = "teams: Graph answered something that is not JSON"
+    endless = "teams: @odata.nextLink paging does not end"
+
+    def __init__(self, http: HttpClient, path: str, max_pages: int = 500, *,
+                 denied_hint: str | None = None) -> None:
+        super().__init__(http, max_pages=max_pages, denied_hint=denied_hint)
         self._path = path
-        self._max_pages = max_pages
-        self.pages = 0
 
-    def __iter__(self) -> Iterator[Any]:
-        url: str | None = self._path
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen or self.pages >= self._max_pages:
-                raise ProtocolError("teams: @odata.nextLink paging does not end",
-                                    upstream="teams")
-            seen.add(url)
-            try:
-                body = self._http.get_json(url)
-            except ValueError:  # requests' JSONDecodeError
-                raise ProtocolError("teams: Graph answered something that is not JSON",
-                                    upstream="teams") from None
-            self.pages += 1
-            items = body.get("value") if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise ProtocolError("teams: collection answer without a 'value' list",
-                                    upstream="teams")
-            yield from items
-            url = self._next(body.get("@odata.nextLink"))
+    def _first(self) -> str:
+        return self._path
 
-    def _next(self, link: Any) -> str | None:
+    def _get(self, cursor: str) -> Any:
+        return self._http.get_json(cursor)
+
+    def _items(self, body: Any) -> list[Any]:
+        items = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ProtocolError("teams: collection answer without a 'value' list",
+                                upstream="teams")
+        return items
+
+    def _next(self, body: Any) -> str | None:
+        link = body.get("@odata.nextLink")
         if link is None:
             return None
         if not isinstance(link, str) or not _same_origin(link, self._http.base_url):
@@ -116,27 +113,8 @@ def _same_origin(link: str, base_url: str) -> bool:
 
 
 def parse_items(model: type[M], items: Any, what: str) -> list[M]:
-    """Validate each item; a malformed one is logged as a :class:`RecordError` and skipped."""
-    out: list[M] = []
-    for index, item in enumerate(items):
-        try:
-            out.append(model.model_validate(item))
-        except ValidationError as exc:
-            ref = item.get("id") if isinstance(item, dict) else None
-            error = RecordError(f"teams: malformed {what} skipped", system="teams",
-                                record=str(ref or f"#{index}"),
-                                detail=f"{exc.error_count()} validation error(s)")
-            log.warning("%s (record %s: %s)", error.message, error.record, error.detail)
-    return out
-
-
-@contextlib.contextmanager
-def _explain_denied() -> Iterator[None]:
-    try:
-        yield
-    except PermissionDeniedError as exc:
-        raise PermissionDeniedError(ACCESS_POLICY_HINT, upstream="teams", status=exc.status,
-                                    detail=exc.detail) from None
+    """Validate each item; a malformed one is logged (by ``id``) and skipped."""
+    return _models.parse_items(model, items, what, system="teams", id_field="id", log=log)
 
 
 class GraphClient:
@@ -154,16 +132,14 @@ class GraphClient:
         """The organizer's online meeting with this join URL, or None."""
         expr = f"JoinWebUrl eq {odata_quote(join_url)}"
         path = f"users/{user_segment(organizer)}/onlineMeetings?$filter={quote(expr, safe=chr(39))}"
-        with _explain_denied():
-            items = list(ODataPages(self.http, path))
+        items = list(ODataPages(self.http, path, denied_hint=ACCESS_POLICY_HINT))
         meetings = parse_items(OnlineMeeting, items, "online meeting")
         return meetings[0] if meetings else None
 
     def attendance_reports(self, organizer: str, meeting_id: str) -> list[AttendanceReport]:
         """The meeting's attendance reports (Graph keeps the 50 most recent)."""
         path = f"{self._meeting(organizer, meeting_id)}/attendanceReports"
-        with _explain_denied():
-            items = list(ODataPages(self.http, path))
+        items = list(ODataPages(self.http, path, denied_hint=ACCESS_POLICY_HINT))
         return parse_items(AttendanceReport, items, "attendance report")
 
     def attendance_records(self, organizer: str, meeting_id: str,
@@ -171,8 +147,7 @@ class GraphClient:
         """Every attendance record of one report, all pages."""
         path = (f"{self._meeting(organizer, meeting_id)}/attendanceReports/"
                 f"{quote(report_id, safe='')}/attendanceRecords")
-        with _explain_denied():
-            items = list(ODataPages(self.http, path))
+        items = list(ODataPages(self.http, path, denied_hint=ACCESS_POLICY_HINT))
         return parse_items(AttendanceRecord, items, "attendance record")
 
     @staticmethod

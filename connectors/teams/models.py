@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from connectors._models import VendorModel, naive_as_utc
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-class _GraphModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-
-class OnlineMeeting(_GraphModel):
+class OnlineMeeting(VendorModel):
     """An item of ``GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '...'``."""
 
     id: str = Field(min_length=1)
     join_web_url: str = Field("", alias="joinWebUrl")
 
 
-class AttendanceReport(_GraphModel):
+class AttendanceReport(VendorModel):
     """A ``meetingAttendanceReport``: one per session of the meeting, made when it ends."""
 
     id: str = Field(min_length=1)
@@ -36,31 +28,31 @@ class AttendanceReport(_GraphModel):
     meeting_end: dt.datetime = Field(alias="meetingEndDateTime")
     total_participant_count: int = Field(0, alias="totalParticipantCount")
 
-    _aware = field_validator("meeting_start", "meeting_end")(_utc)
+    _aware = field_validator("meeting_start", "meeting_end")(naive_as_utc)
 
     def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
         """Whether this session overlaps the half-open window [start, end)."""
         return self.meeting_start < end and self.meeting_end > start
 
 
-class AttendanceInterval(_GraphModel):
+class AttendanceInterval(VendorModel):
     """One join/leave period of an attendee."""
 
     join: dt.datetime = Field(alias="joinDateTime")
     leave: dt.datetime | None = Field(None, alias="leaveDateTime")
     duration_in_seconds: int | None = Field(None, alias="durationInSeconds")
 
-    _aware = field_validator("join", "leave")(_utc)
+    _aware = field_validator("join", "leave")(naive_as_utc)
 
 
-class Identity(_GraphModel):
+class Identity(VendorModel):
     """The ``identity`` of an attendance record (a user, a guest, a phone caller...)."""
 
     id: str | None = None
     display_name: str | None = Field(None, alias="displayName")
 
 
-class AttendanceRecord(_GraphModel):
+class AttendanceRecord(VendorModel):
     """An ``attendanceRecord``: one attendee of one report, with their intervals.
 
     External and anonymous attendees have no ``emailAddress``.

@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Iterable
 
+from connectors._evidence import (
+    WINDOW_AFTER,
+    WINDOW_BEFORE,
+    Memo,
+    People,
+    PersonKey,
+    check_request,
+    found,
+    lesson_window,
+    not_found,
+)
+from connectors._evidence import merge_segments as merge_segments  # re-exported
+from connectors._oauth import token_health
 from connectors.errors import NotFoundError, RecordError
 from connectors.teams.auth import ClientCredentialsAuth
 from connectors.teams.client import GraphClient, teams_encoded
@@ -27,39 +37,6 @@ from mappings.model import MeetingEvidence, MeetingRef, Participant, Segment, Te
 log = logging.getLogger("kartiba.teams")
 
 PLATFORM = "teams"
-WINDOW_BEFORE = dt.timedelta(minutes=30)
-WINDOW_AFTER = dt.timedelta(hours=2)
-
-T = TypeVar("T")
-
-
-class _Memo:
-    """A thread-safe per-run cache: each key is computed once, even by concurrent callers
-    (they wait for the first); an error is not cached, the next caller tries again."""
-
-    def __init__(self) -> None:
-        self._data: dict[Hashable, object] = {}
-        self._pending: dict[Hashable, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                return self._data[key]  # type: ignore[return-value]
-            key_lock = self._pending.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._data:
-                    return self._data[key]  # type: ignore[return-value]
-            value = compute()
-            with self._lock:
-                self._data[key] = value
-                self._pending.pop(key, None)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
 
 def join_url_candidates(ref: MeetingRef) -> list[str]:
@@ -72,19 +49,7 @@ def join_url_candidates(ref: MeetingRef) -> list[str]:
     return out
 
 
-def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    """Sort and merge overlapping or touching segments."""
-    merged: list[Segment] = []
-    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
-        if merged and seg.start <= merged[-1].end:
-            if seg.end > merged[-1].end:
-                merged[-1] = Segment(merged[-1].start, seg.end)
-        else:
-            merged.append(seg)
-    return tuple(merged)
-
-
-def person_key(record: AttendanceRecord) -> tuple[str, str] | None:
+def person_key(record: AttendanceRecord) -> PersonKey | None:
     """Who a record belongs to: e-mail, else identity id, else display name (None if none)."""
     if record.email:
         return ("email", record.email.casefold())
@@ -115,29 +80,11 @@ def record_segments(record: AttendanceRecord, report: AttendanceReport) -> list[
     return out
 
 
-@dataclass
-class _Person:
-    name: str = ""
-    email: str = ""
-    platform_id: str = ""
-    segments: list[Segment] = field(default_factory=list)
-
-    def add(self, record: AttendanceRecord, segments: list[Segment]) -> None:
-        self.name = self.name or record.display_name
-        self.email = self.email or record.email
-        self.platform_id = self.platform_id or record.identity_id
-        self.segments.extend(segments)
-
-    def participant(self) -> Participant:
-        return Participant(name=self.name, email=self.email, platform_id=self.platform_id,
-                           segments=merge_segments(self.segments))
-
-
 def group_participants(
     reports: Iterable[tuple[AttendanceReport, list[AttendanceRecord]]],
 ) -> tuple[Participant, ...]:
     """One participant per person over all reports; malformed records are logged and skipped."""
-    people: dict[tuple[str, str], _Person] = {}
+    people = People()
     for report, records in reports:
         for record in records:
             key = person_key(record)
@@ -149,8 +96,9 @@ def group_participants(
             except RecordError as exc:
                 log.warning("%s (report %s, record %s)", exc.message, report.id, exc.record)
                 continue
-            people.setdefault(key, _Person()).add(record, segments)
-    return tuple(people[k].participant() for k in sorted(people))
+            people.add(key, segments, name=record.display_name, email=record.email,
+                       platform_id=record.identity_id)
+    return people.participants()
 
 
 class TeamsMeetingSource:
@@ -171,20 +119,13 @@ class TeamsMeetingSource:
         self.auth = auth
         self.before = before
         self.after = after
-        self._meetings = _Memo()
-        self._reports = _Memo()
-        self._records = _Memo()
+        self._cache = Memo()  # keys: ("meeting" | "reports" | "records", ...)
 
     def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
               host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
         """Evidence of the Teams meeting ``ref`` (key = join URL) around one lesson."""
-        if ref.platform != PLATFORM:
-            raise ValueError(f"not a Teams meeting reference: {ref.platform!r}")
-        if lesson_start.tzinfo is None or lesson_end.tzinfo is None:
-            raise ValueError("lesson_start and lesson_end must be timezone-aware")
-        empty = MeetingEvidence(platform=PLATFORM, key=ref.key, found=False,
-                                host_email=host.email if host else "",
-                                host_name=host.name if host else "")
+        check_request(ref, PLATFORM, "Teams", lesson_start, lesson_end)
+        empty = not_found(PLATFORM, ref.key, host)
         if host is None or not host.email.strip():
             log.warning("teams: lesson teacher %s has no e-mail: cannot look up the organizer",
                         host.id if host else "-")
@@ -193,7 +134,7 @@ class TeamsMeetingSource:
         if meeting is None:
             log.info("teams: no online meeting with this join URL for organizer %s", host.id)
             return empty
-        window = (lesson_start - self.before, lesson_end + self.after)
+        window = lesson_window(lesson_start, lesson_end, self.before, self.after)
         reports = [r for r in self._reports_of(host.email, meeting.id) if r.overlaps(*window)]
         if not reports:
             log.info("teams: meeting %s has no attendance report in the lesson window",
@@ -203,23 +144,15 @@ class TeamsMeetingSource:
         participants = group_participants(sorted(pairs, key=lambda p: p[0].meeting_start))
         log.info("teams: meeting %s: %d report(s), %d participant(s)", meeting.id,
                  len(reports), len(participants))
-        return MeetingEvidence(platform=PLATFORM, key=ref.key, found=True,
-                               participants=participants, chat=None,
-                               host_email=host.email, host_name=host.name,
-                               instances=len(reports))
+        return found(PLATFORM, ref.key, host, participants, instances=len(reports))
 
     def health(self) -> str:
         """Check that an app-only token can be obtained (Graph has no cheap app-only ping)."""
-        if self.auth is None:
-            return "teams: no credentials configured"
-        self.auth.invalidate()
-        self.auth.token()
-        return "teams: ok (app-only token obtained)"
+        return token_health(self.auth, PLATFORM, "app-only")
 
     def clear_cache(self) -> None:
         """Forget everything fetched (a new run starts afresh)."""
-        for memo in (self._meetings, self._reports, self._records):
-            memo.clear()
+        self._cache.clear()
 
     # -- cached calls
 
@@ -234,14 +167,14 @@ class TeamsMeetingSource:
                     return meeting
             return None
 
-        return self._meetings.get((organizer.casefold(), ref.key), find)
+        return self._cache.get(("meeting", organizer.casefold(), ref.key), find)
 
     def _reports_of(self, organizer: str, meeting_id: str) -> list[AttendanceReport]:
-        return self._reports.get(meeting_id,
-                                 lambda: self.client.attendance_reports(organizer, meeting_id))
+        return self._cache.get(("reports", meeting_id),
+                               lambda: self.client.attendance_reports(organizer, meeting_id))
 
     def _records_of(self, organizer: str, meeting_id: str,
                     report_id: str) -> list[AttendanceRecord]:
-        return self._records.get(
-            (meeting_id, report_id),
+        return self._cache.get(
+            ("records", meeting_id, report_id),
             lambda: self.client.attendance_records(organizer, meeting_id, report_id))

@@ -61,8 +61,10 @@ def build_client(settings: ZoomSettings, *, session: requests.Session | None = N
     api_http = HttpClient(UPSTREAM, base_url=settings.api_url, auth=auth, settings=transport,
                           session=session, stats=stats)
     oauth_host = (urlsplit(settings.oauth_url).hostname or "").lower()
-    return ZoomClient(api_http, auth, plan_limiters(settings.account_id, settings.plan, registry),
-                      plan=settings.plan, download_hosts=frozenset({oauth_host}))
+    limiters = plan_limiters(settings.account_id, settings.plan, registry,
+                             share=settings.rate_share)
+    return ZoomClient(api_http, auth, limiters, plan=settings.plan,
+                      download_hosts=frozenset({oauth_host}))
 
 
 def build(settings: ZoomSettings, webhooks: WebhookLedger | None = None, *,

@@ -75,7 +75,7 @@ PLAN_RATES: Mapping[str, Mapping[Category, float]] = {
     "business": {Category.LIGHT: 80, Category.MEDIUM: 60, Category.HEAVY: 40},
 }
 HEAVY_DAILY_CAP: Mapping[str, int] = {"pro": 30_000, "business": 60_000}
-HEADROOM = 0.8  # the quota is shared by every app of the account; keep a fifth for them
+HEADROOM = 0.9  # default share of the plan's limits this app paces at (zoom.rate_share)
 
 
 def encode_uuid(uuid: str) -> str:
@@ -106,16 +106,20 @@ def error_code(exc: UpstreamError) -> int | None:
         return int(match.group(1)) if match else None
 
 
-def plan_limiters(account_id: str, plan: str,
-                  registry: LimiterRegistry = LIMITERS) -> dict[Category, RateLimiter]:
+def plan_limiters(account_id: str, plan: str, registry: LimiterRegistry = LIMITERS,
+                  share: float = HEADROOM) -> dict[Category, RateLimiter]:
     """One process-wide limiter per category for this account, sized from the plan.
 
-    The bucket holds a single token, so requests are spaced evenly at :data:`HEADROOM` of the
-    plan's rate: a one-second window stays under the limit even with network jitter, and
-    other apps of the account keep some of the quota.
+    The bucket holds a single token, so requests are spaced evenly at ``share`` of the plan's
+    rate. Zoom counts a category's requests per second: at 0.9 of the limit, eleven evenly
+    spaced requests span 1.1 s, so a request must arrive over 100 ms late before a
+    one-second window holds one too many; and the account's other apps keep a tenth of the
+    quota (lower ``zoom.rate_share`` when they need more).
     """
+    if not 0 < share <= 1:
+        raise ValueError("share must be in (0, 1]")
     rates = PLAN_RATES[plan]
-    return {cat: registry.get(("zoom", account_id, cat.value), rate * HEADROOM, burst=1.0)
+    return {cat: registry.get(("zoom", account_id, cat.value), rate * share, burst=1.0)
             for cat, rate in rates.items()}
 
 

@@ -58,6 +58,9 @@ class ZoomSettings(BaseModel):
     api_url: str = "https://api.zoom.us/v2"
     oauth_url: str = "https://zoom.us/oauth/token"
     plan: Literal["pro", "business"] = "pro"  # sizes the per-category rate limiters
+    # share of the plan's per-category limits kartiba paces at; the rest is left to the
+    # account's other apps and to network jitter (Zoom counts requests per second)
+    rate_share: float = Field(0.9, gt=0, le=1)
     webhook_secret: SecretStr | None = None  # the app's "Secret Token" for event subscriptions
     webhook_bind: str = "127.0.0.1:8790"  # loopback by default; put a TLS proxy in front
     webhook_max_age_s: int = Field(300, gt=0, le=3600)  # older signed requests are rejected

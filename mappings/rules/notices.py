@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from mappings.model import Agreement, Lesson, Notice, NoticeKind, Outcome, Verdict
 from mappings.rules.verdicts import Judgement, amend, iso
@@ -62,109 +63,105 @@ def is_extension(notice: Notice) -> bool:
 Rule = Callable[[Verdict, Lesson, Sequence[Notice], dt.datetime, str, bool], "Judgement | None"]
 
 
-def tech_problem_contacted(
-    base: Verdict,
-    lesson: Lesson,
-    notices: Sequence[Notice],
-    evaluation_at: dt.datetime,
-    tech_point: str,
-    due_extended: bool,
-) -> Judgement | None:
-    """Points 41 (sync) / 42 (async): the student reported a technical problem in time.
+@dataclass(frozen=True, slots=True)
+class NoticeCase:
+    """One absence being re-decided: what a notice rule looks at besides the notice.
 
-    A ``tech_problem`` notice received by the evaluation time means the student contacted
-    the teacher and agreed a catch-up: absent, excused, and no "n". An agreed extended
-    deadline that already moved the due time is judged by :func:`extended_deadline_missed`.
+    Attributes:
+        base: the absent verdict from the evidence (points 30 or 31).
+        lesson: the lesson.
+        evaluation_at: the student's evaluation time.
+        tech_point: "41" for a synchronous lesson, "42" for an asynchronous one.
+        due_extended: True when an agreed extended deadline already moved the due time.
     """
-    for notice in notices:
-        if notice.kind is not NoticeKind.TECH_PROBLEM or notice.received_at > evaluation_at:
-            continue
-        if due_extended and is_extension(notice):
-            continue
-        return Judgement(
-            amend(base, Outcome.ABSENT_EXCUSED, (tech_point,), "tech_problem_contacted",
-                  _notice_detail(notice)),
-            writes_mark=False,
-        )
-    return None
+
+    base: Verdict
+    lesson: Lesson
+    evaluation_at: dt.datetime
+    tech_point: str
+    due_extended: bool
 
 
-def told_before_start(
-    base: Verdict,
-    lesson: Lesson,
-    notices: Sequence[Notice],
-    evaluation_at: dt.datetime,
-    tech_point: str,
-    due_extended: bool,
-) -> Judgement | None:
-    """Points 20, 28: the class teacher was told before the lesson started — excused "n"."""
-    for notice in notices:
-        if notice.kind in EXCUSE_KINDS and notice.received_at < lesson.start:
-            return Judgement(
-                amend(base, Outcome.ABSENT_EXCUSED, (*base.points, "20", "28"),
-                      "notice_before_start", _notice_detail(notice)),
-                writes_mark=True,
-            )
-    return None
+@dataclass(frozen=True, slots=True)
+class NoticeRule:
+    """One rule of :data:`RULES`: the first notice it accepts re-decides the absence.
 
+    A rule is called like any :data:`Rule` and returns None when no notice fits.
 
-def extended_deadline_missed(
-    base: Verdict,
-    lesson: Lesson,
-    notices: Sequence[Notice],
-    evaluation_at: dt.datetime,
-    tech_point: str,
-    due_extended: bool,
-) -> Judgement | None:
-    """Point 42: a deadline was extended after a technical problem and still nothing came."""
-    if not due_extended:
+    Attributes:
+        reason: the reason of the new verdict.
+        outcome: its outcome.
+        accepts: whether a notice decides the case.
+        points: the points the new verdict cites.
+        writes_mark: whether an "n" follows.
+    """
+
+    reason: str
+    outcome: Outcome
+    accepts: Callable[[Notice, NoticeCase], bool]
+    points: Callable[[NoticeCase], Iterable[str]]
+    writes_mark: bool = True
+
+    def __call__(self, base: Verdict, lesson: Lesson, notices: Sequence[Notice],
+                 evaluation_at: dt.datetime, tech_point: str,
+                 due_extended: bool) -> Judgement | None:
+        case = NoticeCase(base, lesson, evaluation_at, tech_point, due_extended)
+        for notice in notices:
+            if self.accepts(notice, case):
+                verdict = amend(base, self.outcome, self.points(case), self.reason,
+                                _notice_detail(notice))
+                return Judgement(verdict, writes_mark=self.writes_mark)
         return None
-    for notice in notices:
-        if is_extension(notice):
-            return Judgement(
-                amend(base, Outcome.ABSENT_UNEXCUSED, (*base.points, "42"),
-                      "extended_due_missed", _notice_detail(notice)),
-                writes_mark=True,
-            )
-    return None
 
 
-def told_after_start(
-    base: Verdict,
-    lesson: Lesson,
-    notices: Sequence[Notice],
-    evaluation_at: dt.datetime,
-    tech_point: str,
-    due_extended: bool,
-) -> Judgement | None:
-    """Point 20: a notice that came after the lesson started does not excuse — unexcused "n"."""
-    for notice in notices:
-        if notice.kind in EXCUSE_KINDS:
-            return Judgement(
-                amend(base, Outcome.ABSENT_UNEXCUSED, (*base.points, "20"),
-                      "notice_after_start", _notice_detail(notice)),
-                writes_mark=True,
-            )
-    return None
+def _base_and(*points: str) -> Callable[[NoticeCase], tuple[str, ...]]:
+    """The base verdict's points and ``points``."""
+    return lambda case: (*case.base.points, *points)
 
 
-def tech_problem_not_contacted(
-    base: Verdict,
-    lesson: Lesson,
-    notices: Sequence[Notice],
-    evaluation_at: dt.datetime,
-    tech_point: str,
-    due_extended: bool,
-) -> Judgement | None:
-    """Points 39, 43: technical problems without timely contact are no excuse — unexcused "n"."""
-    for notice in notices:
-        if notice.kind is NoticeKind.TECH_PROBLEM:
-            return Judgement(
-                amend(base, Outcome.ABSENT_UNEXCUSED, (*base.points, "39", "43"),
-                      "tech_problem_late", _notice_detail(notice)),
-                writes_mark=True,
-            )
-    return None
+def _contacted_in_time(notice: Notice, case: NoticeCase) -> bool:
+    """A technical problem reported by the evaluation time, not already judged as an
+    extended deadline."""
+    return (
+        notice.kind is NoticeKind.TECH_PROBLEM
+        and notice.received_at <= case.evaluation_at
+        and not (case.due_extended and is_extension(notice))
+    )
+
+
+tech_problem_contacted = NoticeRule(
+    "tech_problem_contacted", Outcome.ABSENT_EXCUSED, _contacted_in_time,
+    points=lambda case: (case.tech_point,), writes_mark=False)
+"""Points 41 (sync) / 42 (async): the student reported a technical problem in time.
+
+A ``tech_problem`` notice received by the evaluation time means the student contacted the
+teacher and agreed a catch-up: absent, excused, and no "n". An agreed extended deadline that
+already moved the due time is judged by :data:`extended_deadline_missed`.
+"""
+
+told_before_start = NoticeRule(
+    "notice_before_start", Outcome.ABSENT_EXCUSED,
+    lambda notice, case: notice.kind in EXCUSE_KINDS and notice.received_at < case.lesson.start,
+    points=_base_and("20", "28"))
+"""Points 20, 28: the class teacher was told before the lesson started — excused "n"."""
+
+extended_deadline_missed = NoticeRule(
+    "extended_due_missed", Outcome.ABSENT_UNEXCUSED,
+    lambda notice, case: case.due_extended and is_extension(notice),
+    points=_base_and("42"))
+"""Point 42: a deadline was extended after a technical problem and still nothing came."""
+
+told_after_start = NoticeRule(
+    "notice_after_start", Outcome.ABSENT_UNEXCUSED,
+    lambda notice, case: notice.kind in EXCUSE_KINDS,
+    points=_base_and("20"))
+"""Point 20: a notice that came after the lesson started does not excuse — unexcused "n"."""
+
+tech_problem_not_contacted = NoticeRule(
+    "tech_problem_late", Outcome.ABSENT_UNEXCUSED,
+    lambda notice, case: notice.kind is NoticeKind.TECH_PROBLEM,
+    points=_base_and("39", "43"))
+"""Points 39, 43: technical problems without timely contact are no excuse — unexcused "n"."""
 
 
 RULES: tuple[Rule, ...] = (

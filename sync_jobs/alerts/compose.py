@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from mappings.explain import REASONS as EXPLAIN_REASONS
 from mappings.model import Alert, AlertKind, Lesson, School, frozen_map
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -48,6 +49,7 @@ REASONS: Mapping[str, Mapping[str, str]] = {
     "lv": {
         "not_connected": "audzēknis nepieslēdzās tiešsaistes stundai",
         "left_early": "audzēknis bija pieslēgts mazāk nekā pusi stundas",
+        "joined_late": "audzēknis pieslēdzās novēloti un bija pieslēgts mazāk nekā pusi stundas",
         "no_activity": "līdz termiņam platformā nav audzēkņa darbības",
         "extended_due_missed": "līdz pagarinātajam termiņam platformā nav audzēkņa darbības",
         "notice_before_start": "par kavējumu paziņots pirms stundas sākuma",
@@ -57,6 +59,8 @@ REASONS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "not_connected": "the student did not join the online lesson",
         "left_early": "the student was connected for less than half of the lesson",
+        "joined_late": "the student joined late and was connected for less than half of the "
+                       "lesson",
         "no_activity": "no activity of the student on the platform by the due time",
         "extended_due_missed": "no activity of the student by the extended due time",
         "notice_before_start": "the absence was notified before the lesson started",
@@ -118,6 +122,14 @@ class AlertItem:
 
 
 # --------------------------------------------------------------------------- formatting
+
+
+def _reason(code: str, lang: str) -> str:
+    """A verdict reason as a teacher reads it; the rules' own wording for any other code."""
+    if code in REASONS[lang]:
+        return REASONS[lang][code]
+    wording = EXPLAIN_REASONS.get(code)
+    return wording[LANGS.index(lang)] if wording else code
 
 
 def _dmy(value: dt.date | None) -> str:
@@ -220,7 +232,7 @@ def _render(name: str, lang: str, **context: Any) -> tuple[str, str]:
     env = _env()
     context.update(
         points=lambda p: _points(p, lang),
-        reason=lambda code: REASONS[lang].get(str(code), str(code)) if code else "",
+        reason=lambda code: _reason(str(code), lang) if code else "",
         plural_lv=plural_lv,
     )
     text = env.get_template(f"{name}_{lang}.txt.j2").render(**context)

@@ -58,6 +58,9 @@ class AttendanceJob:
 
     name = "attendance"
 
+    def __init__(self) -> None:
+        self._latest: dict[str, dt.datetime] = {}  # lesson id -> latest evaluation time
+
     def is_due(self, ctx: RunContext) -> bool:
         return True
 
@@ -66,21 +69,23 @@ class AttendanceJob:
         school = ctx.school()
         window = dt.timedelta(days=ctx.policy.attendance_window_days)
         # asynchronous work may be due days after its lesson: look further back for those
-        lessons = ctx.read_lessons(ctx.today - window - LOOKBACK, ctx.today)
         since = ctx.today - window - LOOKBACK
-        # notices from e-klase, plus those recorded with `kartiba notice` (phone, SMS, mail)
-        notices = ctx.journal.notices(since, ctx.today) + ctx.store.notices(since, ctx.today)
-        candidates = self.candidates(ctx, lessons, school)
+        lessons = ctx.read_lessons(since, ctx.today)
+        notices = self.read_notices(ctx, since, ctx.today)
+        by_student = _notices_by_student(notices)
+        rosters = _Rosters(school)
+        candidates = self.candidates(ctx, lessons, school, by_student, rosters)
         counts["lessons_due"] = len(candidates)
+        if not candidates:
+            return counts
         sync = [c for c in candidates if self._is_sync(c, school)]
         asyn = [c for c in candidates if not self._is_sync(c, school)]
         remote_sync = [Candidate(x, lesson_info(x, ctx.policy)) for x in lessons
                        if x.mode.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
-        evidence = self.fetch_meetings(ctx, sync)
-        activity = self.fetch_activities(ctx, asyn)
-        by_student = _notices_by_student(notices)
+        evidence, activity = self.fetch_evidence(ctx, sync, asyn)
+        joint = _JointMeetings(remote_sync)
         for cand in sync:
-            result = self.judge_sync(ctx, cand, evidence, remote_sync, by_student, school)
+            result = self.judge_sync(ctx, cand, evidence, joint, by_student, school, rosters)
             if result is not None:
                 self.record(ctx, result, counts)
         for cand in asyn:
@@ -88,16 +93,27 @@ class AttendanceJob:
                 continue  # a platform failed: judge this lesson at the next run
             result = evaluate_async(
                 cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
-                    by_student, cand.lesson, school), ctx.policy, ctx.now,
+                    by_student, cand.lesson, rosters), ctx.policy, ctx.now,
                 system_author=ctx.settings.eklase.service_account,
                 aliases=ctx.settings.identity.aliases)
             self.record(ctx, result, counts)
         return counts
 
+    @staticmethod
+    def read_notices(ctx: RunContext, first: dt.date, last: dt.date) -> list[Notice]:
+        """Notices covering the days of the window: from e-klase, plus those recorded with
+        ``kartiba notice`` (phone, SMS, mail)."""
+        return ctx.journal.notices(first, last) + ctx.store.notices(first, last)
+
     # -- selection
 
-    def candidates(self, ctx: RunContext, lessons: Sequence[Lesson], school) -> list[Candidate]:
-        """Remote lessons whose evaluation time has passed, within the window, not final."""
+    def candidates(self, ctx: RunContext, lessons: Sequence[Lesson], school, by_student,
+                   rosters: _Rosters) -> list[Candidate]:
+        """Remote lessons whose evaluation time has passed, within the window, not final.
+
+        The window runs from the latest evaluation time of the lesson: an agreed extended
+        deadline (point 42) keeps a lesson open until that student can be judged.
+        """
         oldest = ctx.now - dt.timedelta(days=ctx.policy.attendance_window_days)
         out = []
         for lesson in lessons:
@@ -108,9 +124,12 @@ class AttendanceJob:
                 continue  # point 8: no attendance from remote practice; the quota job alerts
             info = lesson_info(lesson, ctx.policy)
             due_at = evaluation_time(lesson, info, ctx.policy, school=school)
-            if due_at > ctx.now:
-                continue
-            if due_at < oldest:
+            notices = _lesson_notices(by_student, lesson, rosters)
+            latest = max([due_at, *(evaluation_time(lesson, info, ctx.policy, notices,
+                                                    n.student_id, school=school)
+                                    for n in notices if n.new_due is not None)])
+            self._latest[lesson.id] = latest
+            if due_at > ctx.now or latest < oldest:
                 continue
             out.append(Candidate(lesson, info))
         return out
@@ -122,6 +141,16 @@ class AttendanceJob:
         return cand.synchronous or is_class_hour  # point 13: class hours are synchronous
 
     # -- evidence
+
+    def fetch_evidence(self, ctx: RunContext, sync: Sequence[Candidate],
+                       asyn: Sequence[Candidate]):
+        """Meeting and activity evidence, fetched side by side (different upstreams)."""
+        if not asyn:
+            return self.fetch_meetings(ctx, sync), {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="activities") as pool:
+            activity = pool.submit(self.fetch_activities, ctx, asyn)
+            evidence = self.fetch_meetings(ctx, sync)
+            return evidence, activity.result()
 
     def fetch_meetings(self, ctx: RunContext, cands: Sequence[Candidate]
                        ) -> dict[str, MeetingEvidence | Exception]:
@@ -176,8 +205,8 @@ class AttendanceJob:
 
     # -- judging
 
-    def judge_sync(self, ctx: RunContext, cand: Candidate, evidence, sync, by_student,
-                   school) -> LessonResult | None:
+    def judge_sync(self, ctx: RunContext, cand: Candidate, evidence, joint: _JointMeetings,
+                   by_student, school, rosters: _Rosters) -> LessonResult | None:
         lesson = cand.lesson
         got = evidence.get(lesson.id)
         if isinstance(got, NotReadyError):
@@ -189,9 +218,9 @@ class AttendanceJob:
             ctx.counts["evidence_errors"] += 1
             return None
         return evaluate_sync(
-            lesson, school, got, _lesson_notices(by_student, lesson, school), ctx.policy,
+            lesson, school, got, _lesson_notices(by_student, lesson, rosters), ctx.policy,
             ctx.now, system_author=ctx.settings.eklase.service_account,
-            joint_roster=_joint_roster(cand, sync, school),
+            joint_roster=joint.roster(cand, rosters),
             aliases=ctx.settings.identity.aliases)
 
     def record(self, ctx: RunContext, result: LessonResult | None, counts: Counter[str]) -> None:
@@ -219,7 +248,9 @@ class AttendanceJob:
         counts["lessons_final" if final else "lessons_open"] += 1
 
     def _window_closed(self, ctx: RunContext, lesson: Lesson) -> bool:
-        return lesson.end + dt.timedelta(days=ctx.policy.attendance_window_days) <= ctx.now
+        """Past the attendance window of its latest evaluation time: stop looking at it."""
+        latest = max(lesson.end, self._latest.get(lesson.id, lesson.end))
+        return latest + dt.timedelta(days=ctx.policy.attendance_window_days) <= ctx.now
 
 
 _FAILED: list[ActivityEvidence] = []  # identity marker: the platform failed, judge later
@@ -236,21 +267,43 @@ def _notices_by_student(notices: Sequence[Notice]) -> dict[str, list[Notice]]:
     return out
 
 
-def _lesson_notices(by_student, lesson: Lesson, school) -> list[Notice]:
-    return [n for s in school.roster(lesson.group_id) for n in by_student.get(s.id, ())
+class _Rosters:
+    """Each group's roster, computed once per run (``School.roster`` scans every student)."""
+
+    def __init__(self, school) -> None:
+        self._school = school
+        self._by_group: dict[str, tuple[Student, ...]] = {}
+
+    def __call__(self, group_id: str) -> tuple[Student, ...]:
+        if group_id not in self._by_group:
+            self._by_group[group_id] = self._school.roster(group_id)
+        return self._by_group[group_id]
+
+
+def _lesson_notices(by_student, lesson: Lesson, rosters: _Rosters) -> list[Notice]:
+    return [n for s in rosters(lesson.group_id) for n in by_student.get(s.id, ())
             if n.covers(lesson.date)]
 
 
-def _joint_roster(cand: Candidate, sync: Sequence[Candidate], school) -> tuple[Student, ...]:
-    """Point 15: every group whose lesson shares this meeting at the same time."""
-    keys = {(m.platform, m.key) for m in cand.info.meetings}
-    groups = {cand.lesson.group_id}
-    for other in sync:
-        lo = other.lesson
-        if lo.id == cand.lesson.id or lo.start >= cand.lesson.end or lo.end <= cand.lesson.start:
-            continue
-        if keys & {(m.platform, m.key) for m in other.info.meetings}:
-            groups.add(lo.group_id)
-    if len(groups) == 1:
-        return ()
-    return tuple(s for g in sorted(groups) for s in school.roster(g))
+class _JointMeetings:
+    """Synchronous lessons by the meetings they link, to find joint lessons (point 15)."""
+
+    def __init__(self, sync: Sequence[Candidate]) -> None:
+        self._by_meeting: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+        for cand in sync:
+            for key in {(m.platform, m.key) for m in cand.info.meetings}:
+                self._by_meeting[key].append(cand)
+
+    def roster(self, cand: Candidate, rosters: _Rosters) -> tuple[Student, ...]:
+        """Every group whose lesson shares this meeting at the same time; () when alone."""
+        groups = {cand.lesson.group_id}
+        for key in {(m.platform, m.key) for m in cand.info.meetings}:
+            for other in self._by_meeting.get(key, ()):
+                lo = other.lesson
+                if (lo.id == cand.lesson.id or lo.start >= cand.lesson.end
+                        or lo.end <= cand.lesson.start):
+                    continue
+                groups.add(lo.group_id)
+        if len(groups) == 1:
+            return ()
+        return tuple(s for g in sorted(groups) for s in rosters(g))

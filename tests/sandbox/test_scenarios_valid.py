@@ -224,8 +224,8 @@ def _load_pair(path: Path) -> tuple[Scenario, dict, dict]:
     return load_scenario(path), raw, expected
 
 
-def test_there_are_twelve_to_sixteen_scenarios() -> None:
-    assert 12 <= len(_scenario_files()) <= 16
+def test_there_are_at_least_twelve_scenarios() -> None:
+    assert len(_scenario_files()) >= 12
 
 
 def test_every_expected_file_belongs_to_a_scenario() -> None:

@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from connectors._http import CallStats, LimiterRegistry, RateLimiter
+from connectors._http import CallStats
 from connectors.meet import MeetMeetingSource, MeetSettings, build
+from tests.connectors.conftest import RecordingLimiters, SleepRecorder
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "meet"
 API = "https://meet.googleapis.com/v2"
@@ -51,34 +52,7 @@ def settings(key: rsa.RSAPrivateKey, **overrides) -> MeetSettings:
     return MeetSettings(**values)
 
 
-class SleepRecorder:
-    """Stands in for time.sleep: records the waits instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class RecordingLimiters(LimiterRegistry):
-    """Fresh rate limiters that wait through a :class:`SleepRecorder` (no real sleeping,
-    also after a 429 empties the bucket)."""
-
-    def __init__(self, sleep: SleepRecorder) -> None:
-        super().__init__()
-        self._sleep = sleep
-
-    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
-        return RateLimiter(rate, burst, sleep=self._sleep)
-
-
 @pytest.fixture
-def sleeps() -> SleepRecorder:
-    return SleepRecorder()
-
-
-@pytest.fixture
-def source(rsa_key, sleeps) -> MeetMeetingSource:
+def source(rsa_key, sleeps: SleepRecorder) -> MeetMeetingSource:
     return build(settings(rsa_key), now=NOW, sleep=sleeps, stats=CallStats(),
                  registry=RecordingLimiters(sleeps))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors._http import CallStats, LimiterRegistry, RateLimiter
+from connectors._http import CallStats
 from connectors.teams import TeamsMeetingSource, TeamsSettings, build
+from tests.connectors.conftest import RecordingLimiters, SleepRecorder
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "teams"
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -33,33 +34,6 @@ def settings(**overrides) -> TeamsSettings:
               "client_secret": SECRET, "rate_per_s": 1000.0}
     values.update(overrides)
     return TeamsSettings(**values)
-
-
-class SleepRecorder:
-    """Stands in for time.sleep: records the waits instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class RecordingLimiters(LimiterRegistry):
-    """Fresh rate limiters that wait through a :class:`SleepRecorder` (no real sleeping,
-    also after a 429 empties the bucket)."""
-
-    def __init__(self, sleep: SleepRecorder) -> None:
-        super().__init__()
-        self._sleep = sleep
-
-    def get(self, key: tuple[str, ...], rate: float, burst: float | None = None) -> RateLimiter:
-        return RateLimiter(rate, burst, sleep=self._sleep)
-
-
-@pytest.fixture
-def sleeps() -> SleepRecorder:
-    return SleepRecorder()
 
 
 @pytest.fixture
