@@ -8,7 +8,8 @@ What does not depend on the platform lives here:
 * :func:`check_request`, :func:`not_found` and :func:`found`: the start and the end of
   ``fetch``;
 * :func:`merge_segments` and :class:`People`: intervals grouped per person and merged;
-* :class:`Memo`: the per-run cache, so a joint lesson (kārtības 15. p.) costs one fetch.
+* :class:`Memo`: the per-run cache, so a joint lesson (kārtības 15. p.) costs one fetch;
+* :class:`RunScopedSource`: a source's window policy and cache, created once per run.
 
 Only :mod:`mappings.model` is imported from ``mappings``.
 """
@@ -158,3 +159,26 @@ class Memo:
         """Forget every value (a new run starts afresh)."""
         with self._lock:
             self._data.clear()
+
+
+class RunScopedSource:
+    """Base of a meeting source created once per run: the policy's window and the run's cache.
+
+    Args:
+        before, after: the lesson window is [start - before, end + after] (policy).
+    """
+
+    def __init__(self, before: dt.timedelta = WINDOW_BEFORE,
+                 after: dt.timedelta = WINDOW_AFTER) -> None:
+        self.before = before
+        self.after = after
+        self._cache = Memo()  # keys tagged by the call they answer, e.g. ("reports", id)
+
+    def window(self, lesson_start: dt.datetime,
+               lesson_end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """This source's window around a lesson."""
+        return lesson_window(lesson_start, lesson_end, self.before, self.after)
+
+    def clear_cache(self) -> None:
+        """Forget everything fetched (a new run starts afresh)."""
+        self._cache.clear()

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 import requests
+from lxml import etree
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -202,6 +203,22 @@ class Auth(Protocol):
     def invalidate(self) -> None: ...
 
 
+def body_is_whole(response: requests.Response) -> bool:
+    """Whether a successful JSON or XML answer parses (a cut-off body is worth a retry)."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not response.content:
+        return True
+    try:
+        if kind.endswith("json"):
+            response.json()
+        elif kind.endswith("xml"):
+            etree.fromstring(response.content, etree.XMLParser(resolve_entities=False,
+                                                               no_network=True))
+    except (ValueError, etree.XMLSyntaxError):
+        return False
+    return True
+
+
 class _Retryable(Exception):
     def __init__(self, wait: float, error: UpstreamError) -> None:
         super().__init__(str(error))
@@ -317,9 +334,12 @@ class HttpClient:
                 "set the connector's ca_bundle if the server uses a private CA",
                 detail=scrub(str(exc)),
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
             raise _Retryable(-1, TransientError(
-                f"{self.upstream}: no answer from {self._host(url)} ({type(exc).__name__})",
+                f"{self.upstream}: no (complete) answer from {self._host(url)} "
+                f"({type(exc).__name__})",
                 upstream=self.upstream, detail=scrub(str(exc)))) from None
         finally:
             self.stats.record(self.upstream, time.monotonic() - started, status)
@@ -329,6 +349,10 @@ class HttpClient:
         action = (self.classify(response) if self.classify else None) or action_for(
             response.status_code)
         if action is Action.OK:
+            if not body_is_whole(response):
+                raise _Retryable(-1, TransientError(
+                    f"{self.upstream}: {method} {scrub(self._path(url))} -> a truncated or "
+                    "malformed body", upstream=self.upstream, status=response.status_code))
             return response
         where = f"{self.upstream}: {method} {scrub(self._path(url))} -> HTTP {response.status_code}"
         detail = scrub(response.text[:500])

@@ -309,10 +309,16 @@ def run_bench(scale: int, plan: str = "pro", seed: int = 0, workdir: Path | None
 
 def write_settings(boxes: Sandboxes, workdir: Path, plan: str,
                    jobs_workers: int | None) -> Path:
-    """The settings file pointing kartiba at the stand-ins (mode 0600: it holds secrets)."""
+    """The settings file pointing kartiba at the stand-ins (mode 0600: it holds secrets).
+
+    As a school would configure it: the Zoom plan, and the skolo.lv courses teachers link
+    (``moodle.course_ids``: one ``mod_assign_get_assignments`` finds every linked assignment).
+    """
     tree = dict(boxes.settings_tree)
     tree["log_level"] = "WARNING"
     tree["zoom"] = {**tree["zoom"], "plan": plan}
+    courses = [course.id for course in boxes.world.scenario.moodle.courses]
+    tree["moodle"] = {**tree["moodle"], "course_ids": courses}
     if jobs_workers is not None:
         tree["jobs"] = {"max_workers": jobs_workers}
     path = workdir / "kartiba.toml"

@@ -10,8 +10,10 @@ For each seed it generates a small school day (:func:`small_school`), then:
    on every HTTP stand-in, and at each instant kills ``kartiba run`` with SIGKILL at a seeded
    point (:class:`KillPlan`): after a random delay, at the n-th upstream request (during the
    fetch), right after the journal applied the k-th mark and before kartiba hears of it
-   (between write and bookkeeping), or as soon as the SMTP server accepted the k-th message
-   (during mail) — then reruns until a run exits 0 without being killed (bounded attempts);
+   (between write and bookkeeping), or at a random moment of the gap after the SMTP server
+   accepted the k-th message (during mail) — then reruns until a run exits 0 without being
+   killed (bounded attempts). ``--kill-phases mail_ack`` kills at the very moment of the
+   SMTP acceptance instead: the worst case of at-least-once mail, measured on request;
 3. compares the journal (marks the gateway *created*: lesson, student, code, excused) and the
    delivered alerts (each ``X-Kartiba-Alerts`` item per recipient) with the clean run.
 
@@ -62,7 +64,7 @@ from sandbox.stack import Sandboxes, start_sandboxes, to_toml
 ALERTS_HEADER = "X-Kartiba-Alerts"
 DIGEST_HEADER = "X-Kartiba-Digest"
 
-#: Per-request fault probabilities of a chaos run (about 14 % of requests suffer one).
+#: Per-request fault probabilities of a chaos run (about 15 % of the requests a kind applies to).
 DEFAULT_RATES: dict[str, float] = {
     "rate_limit_seconds": 0.015, "rate_limit_http_date": 0.01, "rate_limit_iso_date": 0.01,
     "http_500": 0.015, "http_502": 0.01, "http_503": 0.015,

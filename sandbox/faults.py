@@ -270,9 +270,3 @@ class FaultPlan:
             self.injected[kind] += 1  # the hook has acted: count it even past a racing budget
         return Outcome(response, kind)
 
-
-def uniform_rates(kinds: Mapping[str, float] | None = None, total: float = 0.1) -> dict[str, float]:
-    """Rates spreading ``total`` over the generic kinds by weight (default: equal weights)."""
-    weights = dict(kinds) if kinds else dict.fromkeys(GENERIC_KINDS, 1.0)
-    scale = total / sum(weights.values())
-    return {kind: weight * scale for kind, weight in weights.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -39,6 +39,7 @@ class RunContext:
     digests: list[tuple[str, EmailMessage]] = field(default_factory=list)  # (period key, msg)
     lessons: dict[str, Lesson] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
+    on_alert: Callable[[list[Alert]], None] | None = None  # claims in the ledger
     _school: School | None = None
     _lesson_cache: dict[tuple[dt.date, dt.date], list[Lesson]] = field(default_factory=dict)
     _read: list[Lesson] = field(default_factory=list)  # every lesson read, in reading order
@@ -80,7 +81,11 @@ class RunContext:
             self.lessons.setdefault(lesson.id, lesson)
 
     def alert(self, alerts: Iterable[Alert]) -> None:
+        """Record alerts and claim them in the ledger at once (see ``notify.claim``)."""
+        alerts = list(alerts)
         self.alerts.extend(alerts)
+        if self.on_alert is not None:
+            self.on_alert(alerts)
 
 
 DAY = dt.timedelta(days=1)

@@ -29,25 +29,39 @@ def unique(alerts: Sequence[Alert]) -> list[Alert]:
     return list(seen.values())
 
 
-def send_alerts(ctx: RunContext, mailer) -> Counter[str]:
-    """Claim this run's alerts and send everything pending; returns counts."""
-    counts: Counter[str] = Counter()
+def recipients_of(ctx: RunContext, alerts: Sequence[Alert]) -> list[tuple[Alert, Recipient]]:
+    """Each alert paired with each address its audience resolves to."""
     school = ctx.school()
-    live: dict[str, Alert] = {}
     pairs: list[tuple[Alert, Recipient]] = []
-    for alert in unique(ctx.alerts):
+    for alert in unique(alerts):
         lesson = ctx.lessons.get(alert.lesson_id) if alert.lesson_id else None
-        for recipient in resolve(alert, lesson, school,
-                                 parents=ctx.settings.school.notify_parents):
-            pairs.append((alert, recipient))
-            live[ledger_key(alert, recipient.email)] = alert
+        pairs.extend((alert, recipient) for recipient in resolve(
+            alert, lesson, school, parents=ctx.settings.school.notify_parents))
+    return pairs
+
+
+def claim(ctx: RunContext, alerts: Sequence[Alert]) -> None:
+    """Enter alerts in the ledger at once, before the job records anything as done.
+
+    The jobs call this (through ``RunContext.alert``) before they mark a lesson final or a
+    mark written, so a crash at any later point leaves the alert pending for the next run
+    instead of losing it; the ledger keeps every item once.
+    """
+    if not ctx.dry_run and alerts:
+        ctx.store.ledger_claim(recipients_of(ctx, alerts), ctx.run_id)
+
+
+def send_alerts(ctx: RunContext, mailer) -> Counter[str]:
+    """Send everything pending in the ledger, grouped per recipient; returns counts."""
+    counts: Counter[str] = Counter()
+    pairs = recipients_of(ctx, ctx.alerts)
+    live = {ledger_key(alert, r.email): alert for alert, r in pairs}
     counts["alerts"] = len(unique(ctx.alerts))
     if ctx.dry_run:
         for alert, recipient in pairs:
             print(f"would alert {alert.kind} lesson={alert.lesson_id or '-'} "
                   f"student={alert.student_id or '-'} role={recipient.role}")
         return counts
-    ctx.store.ledger_claim(pairs, ctx.run_id)
     pending = ctx.store.ledger_pending()
     if mailer is None:
         if pending or ctx.digests:

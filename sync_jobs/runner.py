@@ -13,7 +13,7 @@ from mappings.model import Skip
 from sync_jobs import wiring
 from sync_jobs.context import RunContext
 from sync_jobs.jobs import JOBS
-from sync_jobs.notify import send_alerts
+from sync_jobs.notify import claim, send_alerts
 from sync_jobs.outbox import drain_outbox
 from sync_jobs.settings import Settings
 from sync_jobs.state import StateStore
@@ -73,6 +73,7 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
         settings=settings, policy=policy,
         calendar=SchoolCalendar(policy.non_teaching_days), store=store, now=now,
         run_id=run_id, journal=wiring.journal(settings), dry_run=dry_run)
+    ctx.on_alert = lambda alerts: claim(ctx, alerts)
     ctx.meetings = wiring.meeting_sources(settings, webhooks=store, now=now)
     ctx.activities = wiring.activity_sources(settings, ledger=store)
     jobs = select_jobs(job_names, ctx)

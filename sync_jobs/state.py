@@ -201,6 +201,7 @@ class StateStore:
         self.path = path
         self.max_attempts = max_attempts
         self._mutex = threading.RLock()
+        self._depth = 0  # nesting of open write transactions (see _tx, batch)
         self._lock_fd: int | None = None
         self._lock_run: str | None = None
 
@@ -273,15 +274,51 @@ class StateStore:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front so concurrent writers queue, not deadlock."""
+        """One write transaction, taken up front so concurrent writers queue, not deadlock.
+
+        Inside :meth:`batch` it is a savepoint of the batch's transaction instead: it still
+        succeeds or fails as a whole, and the batch commits (and syncs to disk) once.
+        """
         with self._mutex:
+            if self._depth:
+                yield from self._savepoint()
+                return
             self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth = 0
             self._conn.execute("COMMIT")
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        name = f"kartiba_{self._depth}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._depth -= 1
+        self._conn.execute(f"RELEASE {name}")
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several writes as one transaction: one commit instead of one per write.
+
+        For bursts of bookkeeping without I/O in between (a job recording its lessons; a mark
+        and its audit row): every method keeps its own all-or-nothing behaviour, and an
+        exception leaving the block rolls the whole batch back. The store is held by the
+        calling thread until the block ends, so keep network calls out of it.
+        """
+        with self._tx():
+            yield
 
     @staticmethod
     def _run_time(c: sqlite3.Connection, run_id: str) -> str | None:

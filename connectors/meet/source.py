@@ -16,17 +16,8 @@ import logging
 import re
 from collections.abc import Iterable
 
-from connectors._evidence import (
-    WINDOW_AFTER,
-    WINDOW_BEFORE,
-    Memo,
-    People,
-    PersonKey,
-    check_request,
-    found,
-    lesson_window,
-    not_found,
-)
+from connectors import _evidence
+from connectors._evidence import WINDOW_AFTER, WINDOW_BEFORE, People, PersonKey, RunScopedSource
 from connectors._evidence import merge_segments as merge_segments  # re-exported
 from connectors._oauth import token_health
 from connectors.errors import NotReadyError, RecordError
@@ -100,7 +91,7 @@ def group_participants(
     return people.participants()
 
 
-class MeetMeetingSource:
+class MeetMeetingSource(RunScopedSource):
     """Google Meet implementation of :class:`connectors.base.MeetingSource`.
 
     Args:
@@ -119,13 +110,11 @@ class MeetMeetingSource:
                  after: dt.timedelta = WINDOW_AFTER) -> None:
         if now is not None and now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
+        super().__init__(before, after)
         self.client = client
         self.auth = auth
         self.retention = dt.timedelta(days=retention_days)
         self._now = now
-        self.before = before
-        self.after = after
-        self._cache = Memo()  # keys: ("conferences" | "participants" | "sessions", ...)
 
     def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
               host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
@@ -134,8 +123,8 @@ class MeetMeetingSource:
         Raises:
             NotReadyError: a conference in the window is still in progress.
         """
-        check_request(ref, PLATFORM, "Meet", lesson_start, lesson_end)
-        empty = not_found(PLATFORM, ref.key, host)
+        _evidence.check_request(ref, PLATFORM, "Meet", lesson_start, lesson_end)
+        empty = _evidence.not_found(PLATFORM, ref.key, host)
         code = meeting_code(ref.key)
         if code is None:
             log.warning("meet: %r is not a Meet meeting code: no evidence", ref.key[:40])
@@ -146,7 +135,7 @@ class MeetMeetingSource:
                      "%d days and the lesson ended %s", code, self.retention.days,
                      lesson_end.isoformat())
             return empty
-        window = lesson_window(lesson_start, lesson_end, self.before, self.after)
+        window = self.window(lesson_start, lesson_end)
         conferences = [c for c in self._conferences(code, *window) if c.overlaps(*window)]
         if any(c.end_time is None for c in conferences):
             raise NotReadyError(f"meet: meeting {code}: a conference is still in progress",
@@ -158,15 +147,11 @@ class MeetMeetingSource:
         participants = group_participants(self._rows(conferences))
         log.info("meet: meeting %s: %d conference(s), %d participant(s)", code,
                  len(conferences), len(participants))
-        return found(PLATFORM, ref.key, host, participants, instances=len(conferences))
+        return _evidence.found(PLATFORM, ref.key, host, participants, instances=len(conferences))
 
     def health(self) -> str:
         """Check that a delegated token can be obtained."""
         return token_health(self.auth, PLATFORM, "delegated")
-
-    def clear_cache(self) -> None:
-        """Forget everything fetched (a new run starts afresh)."""
-        self._cache.clear()
 
     # -- cached calls
 

@@ -15,17 +15,8 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from connectors._evidence import (
-    WINDOW_AFTER,
-    WINDOW_BEFORE,
-    Memo,
-    People,
-    PersonKey,
-    check_request,
-    found,
-    lesson_window,
-    not_found,
-)
+from connectors import _evidence
+from connectors._evidence import WINDOW_AFTER, WINDOW_BEFORE, People, PersonKey, RunScopedSource
 from connectors._evidence import merge_segments as merge_segments  # re-exported
 from connectors._oauth import token_health
 from connectors.errors import NotFoundError, RecordError
@@ -101,7 +92,7 @@ def group_participants(
     return people.participants()
 
 
-class TeamsMeetingSource:
+class TeamsMeetingSource(RunScopedSource):
     """Teams (Microsoft Graph) implementation of :class:`connectors.base.MeetingSource`.
 
     Args:
@@ -115,17 +106,15 @@ class TeamsMeetingSource:
     def __init__(self, client: GraphClient, auth: ClientCredentialsAuth | None = None, *,
                  before: dt.timedelta = WINDOW_BEFORE,
                  after: dt.timedelta = WINDOW_AFTER) -> None:
+        super().__init__(before, after)
         self.client = client
         self.auth = auth
-        self.before = before
-        self.after = after
-        self._cache = Memo()  # keys: ("meeting" | "reports" | "records", ...)
 
     def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
               host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
         """Evidence of the Teams meeting ``ref`` (key = join URL) around one lesson."""
-        check_request(ref, PLATFORM, "Teams", lesson_start, lesson_end)
-        empty = not_found(PLATFORM, ref.key, host)
+        _evidence.check_request(ref, PLATFORM, "Teams", lesson_start, lesson_end)
+        empty = _evidence.not_found(PLATFORM, ref.key, host)
         if host is None or not host.email.strip():
             log.warning("teams: lesson teacher %s has no e-mail: cannot look up the organizer",
                         host.id if host else "-")
@@ -134,7 +123,7 @@ class TeamsMeetingSource:
         if meeting is None:
             log.info("teams: no online meeting with this join URL for organizer %s", host.id)
             return empty
-        window = lesson_window(lesson_start, lesson_end, self.before, self.after)
+        window = self.window(lesson_start, lesson_end)
         reports = [r for r in self._reports_of(host.email, meeting.id) if r.overlaps(*window)]
         if not reports:
             log.info("teams: meeting %s has no attendance report in the lesson window",
@@ -144,15 +133,11 @@ class TeamsMeetingSource:
         participants = group_participants(sorted(pairs, key=lambda p: p[0].meeting_start))
         log.info("teams: meeting %s: %d report(s), %d participant(s)", meeting.id,
                  len(reports), len(participants))
-        return found(PLATFORM, ref.key, host, participants, instances=len(reports))
+        return _evidence.found(PLATFORM, ref.key, host, participants, instances=len(reports))
 
     def health(self) -> str:
         """Check that an app-only token can be obtained (Graph has no cheap app-only ping)."""
         return token_health(self.auth, PLATFORM, "app-only")
-
-    def clear_cache(self) -> None:
-        """Forget everything fetched (a new run starts afresh)."""
-        self._cache.clear()
 
     # -- cached calls
 

@@ -263,11 +263,16 @@ def _domain(sender: str) -> str:
 
 
 def message_id(run_id: str, recipient: str, keys: Sequence[str], sender: str) -> str:
-    """A deterministic Message-ID: the same run, recipient and items give the same id."""
-    digest = hashlib.sha256("\n".join([run_id, recipient.lower(), *sorted(keys)])
-                            .encode()).hexdigest()[:24]
-    run = re.sub(r"[^A-Za-z0-9.-]", "-", run_id)[:64]
-    return f"<kartiba.{run}.{digest}@{_domain(sender)}>"
+    """A deterministic Message-ID from the recipient and the items only (not the run).
+
+    Ledger items are mailed once; when a run dies between the SMTP server's "accepted" and
+    the ledger's "sent", the next run sends the same items again with the SAME Message-ID,
+    so mail systems and clients recognise the copy. ``run_id`` stays in ``X-Kartiba-Run``.
+    """
+    del run_id  # deliberately not part of the id
+    digest = hashlib.sha256("\n".join([recipient.lower(), *sorted(keys)])
+                            .encode()).hexdigest()[:32]
+    return f"<kartiba.{digest}@{_domain(sender)}>"
 
 
 def _message(recipient: Recipient, subject: str, text: str, html: str, *, sender: str,

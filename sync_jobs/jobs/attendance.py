@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from connectors.errors import KartibaError, NotReadyError
 from mappings.evaluate import (
@@ -39,6 +40,14 @@ from sync_jobs.context import RunContext
 log = logging.getLogger("kartiba.jobs.attendance")
 
 LOOKBACK = dt.timedelta(days=21)
+
+
+class _Due(NamedTuple):
+    """A remote lesson whose evaluation time has passed, with its parsed UZDOTS entry."""
+
+    lesson: Lesson
+    info: UzdotsInfo
+    due_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,16 @@ class AttendanceJob:
         # asynchronous work may be due days after its lesson: look further back for those
         since = ctx.today - window - LOOKBACK
         lessons = ctx.read_lessons(since, ctx.today)
-        notices = self.read_notices(ctx, since, ctx.today)
+        due = self.due_lessons(ctx, lessons, school)
+        if not due:
+            counts["lessons_due"] = 0
+            return counts  # nothing to judge: no notice, meeting or activity is read
+        # notices are needed only for the days of the lessons to judge
+        notices = self.read_notices(ctx, min(d.lesson.date for d in due),
+                                    max(d.lesson.date for d in due))
         by_student = _notices_by_student(notices)
         rosters = _Rosters(school)
-        candidates = self.candidates(ctx, lessons, school, by_student, rosters)
+        candidates = self.candidates(ctx, due, school, by_student, rosters)
         counts["lessons_due"] = len(candidates)
         if not candidates:
             return counts
@@ -84,37 +99,34 @@ class AttendanceJob:
                        if x.mode.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
         evidence, activity = self.fetch_evidence(ctx, sync, asyn)
         joint = _JointMeetings(remote_sync)
-        for cand in sync:
-            result = self.judge_sync(ctx, cand, evidence, joint, by_student, school, rosters)
-            if result is not None:
+        with ctx.store.batch():  # judging is pure: every lesson's bookkeeping in one commit
+            for cand in sync:
+                result = self.judge_sync(ctx, cand, evidence, joint, by_student, school,
+                                         rosters)
+                if result is not None:
+                    self.record(ctx, result, counts)
+            for cand in asyn:
+                if activity.get(cand.lesson.id) is _FAILED:
+                    continue  # a platform failed: judge this lesson at the next run
+                result = evaluate_async(
+                    cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
+                        by_student, cand.lesson, rosters), ctx.policy, ctx.now,
+                    system_author=ctx.settings.eklase.service_account,
+                    aliases=ctx.settings.identity.aliases)
                 self.record(ctx, result, counts)
-        for cand in asyn:
-            if activity.get(cand.lesson.id) is _FAILED:
-                continue  # a platform failed: judge this lesson at the next run
-            result = evaluate_async(
-                cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
-                    by_student, cand.lesson, rosters), ctx.policy, ctx.now,
-                system_author=ctx.settings.eklase.service_account,
-                aliases=ctx.settings.identity.aliases)
-            self.record(ctx, result, counts)
         return counts
 
     @staticmethod
+    @staticmethod
     def read_notices(ctx: RunContext, first: dt.date, last: dt.date) -> list[Notice]:
-        """Notices covering the days of the window: from e-klase, plus those recorded with
+        """Notices covering any day of [first, last]: from e-klase, plus those recorded with
         ``kartiba notice`` (phone, SMS, mail)."""
         return ctx.journal.notices(first, last) + ctx.store.notices(first, last)
 
     # -- selection
 
-    def candidates(self, ctx: RunContext, lessons: Sequence[Lesson], school, by_student,
-                   rosters: _Rosters) -> list[Candidate]:
-        """Remote lessons whose evaluation time has passed, within the window, not final.
-
-        The window runs from the latest evaluation time of the lesson: an agreed extended
-        deadline (point 42) keeps a lesson open until that student can be judged.
-        """
-        oldest = ctx.now - dt.timedelta(days=ctx.policy.attendance_window_days)
+    def due_lessons(self, ctx: RunContext, lessons: Sequence[Lesson], school) -> list[_Due]:
+        """Remote lessons, not final, whose (first) evaluation time has passed."""
         out = []
         for lesson in lessons:
             if not lesson.mode.is_remote or ctx.store.lesson_final(lesson.id):
@@ -124,12 +136,26 @@ class AttendanceJob:
                 continue  # point 8: no attendance from remote practice; the quota job alerts
             info = lesson_info(lesson, ctx.policy)
             due_at = evaluation_time(lesson, info, ctx.policy, school=school)
+            if due_at <= ctx.now:
+                out.append(_Due(lesson, info, due_at))
+        return out
+
+    def candidates(self, ctx: RunContext, due: Sequence[_Due], school, by_student,
+                   rosters: _Rosters) -> list[Candidate]:
+        """The due lessons still within the attendance window.
+
+        The window runs from the latest evaluation time of the lesson: an agreed extended
+        deadline (point 42) keeps a lesson open until that student can be judged.
+        """
+        oldest = ctx.now - dt.timedelta(days=ctx.policy.attendance_window_days)
+        out = []
+        for lesson, info, due_at in due:
             notices = _lesson_notices(by_student, lesson, rosters)
             latest = max([due_at, *(evaluation_time(lesson, info, ctx.policy, notices,
                                                     n.student_id, school=school)
                                     for n in notices if n.new_due is not None)])
             self._latest[lesson.id] = latest
-            if due_at > ctx.now or latest < oldest:
+            if latest < oldest:
                 continue
             out.append(Candidate(lesson, info))
         return out
@@ -238,13 +264,15 @@ class AttendanceJob:
             ctx.alert(result.alerts)
             ctx.alert(absence_alert(m) for m in result.marks)
             return
-        store.save_lesson_result(result.lesson_id, ctx.run_id, final, result.verdicts, ctx.now)
+        # Order matters for crash safety: alerts claimed and marks queued before the lesson
+        # is recorded (maybe as final); a crash in between only means judging it again.
+        ctx.alert(result.alerts)
         counts["marks_queued"] += store.enqueue_marks(result.marks, ctx.run_id)
         for skip in result.skips:
             if store.record_skip(skip, ctx.run_id):
                 ctx.skips.append(skip)
                 counts["skipped"] += 1
-        ctx.alert(result.alerts)
+        store.save_lesson_result(result.lesson_id, ctx.run_id, final, result.verdicts, ctx.now)
         counts["lessons_final" if final else "lessons_open"] += 1
 
     def _window_closed(self, ctx: RunContext, lesson: Lesson) -> bool:

@@ -14,7 +14,7 @@ from connectors.base import MeetingSource
 from connectors.errors import ConfigError, NotReadyError
 from connectors.meet import build
 from connectors.meet.models import ConferenceRecord, MeetParticipant, ParticipantSession
-from connectors.meet.source import meeting_code, merge_segments, person_key, session_segments
+from connectors.meet.source import meeting_code, person_key, session_segments
 from mappings.model import MeetingRef, Segment, Teacher
 from tests.connectors.meet.conftest import API, CONFERENCE, NOW, TOKEN_URL, load, settings
 
@@ -235,18 +235,3 @@ def test_session_segments(participant, sessions, segments):
                                            **participant})
     rows = [ParticipantSession.model_validate(s) for s in sessions]
     assert session_segments(item, rows, CONF) == segments
-
-
-@pytest.mark.parametrize(
-    ("segments", "merged"),
-    [
-        pytest.param([seg((9, 10), (9, 20)), seg((9, 0), (9, 15))], (seg((9, 0), (9, 20)),),
-                     id="overlap-unsorted"),
-        pytest.param([seg((9, 0), (9, 10)), seg((9, 10), (9, 20))], (seg((9, 0), (9, 20)),),
-                     id="touching"),
-        pytest.param([seg((9, 0), (9, 10)), seg((9, 11), (9, 20))],
-                     (seg((9, 0), (9, 10)), seg((9, 11), (9, 20))), id="gap"),
-    ],
-)
-def test_merge_segments(segments, merged):
-    assert merge_segments(segments) == merged

@@ -18,7 +18,6 @@ from connectors.teams.client import teams_encoded
 from connectors.teams.models import AttendanceRecord, AttendanceReport
 from connectors.teams.source import (
     join_url_candidates,
-    merge_segments,
     person_key,
     record_segments,
 )
@@ -247,25 +246,6 @@ def test_build_refuses_missing_settings(overrides, setting):
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-@pytest.mark.parametrize(
-    ("segments", "merged"),
-    [
-        pytest.param([], (), id="none"),
-        pytest.param([seg((7, 0), (7, 10))], (seg((7, 0), (7, 10)),), id="one"),
-        pytest.param([seg((7, 20), (7, 30)), seg((7, 0), (7, 10))],
-                     (seg((7, 0), (7, 10)), seg((7, 20), (7, 30))), id="unsorted-gap-kept"),
-        pytest.param([seg((7, 0), (7, 20)), seg((7, 10), (7, 30))], (seg((7, 0), (7, 30)),),
-                     id="overlap"),
-        pytest.param([seg((7, 0), (7, 10)), seg((7, 10), (7, 20))], (seg((7, 0), (7, 20)),),
-                     id="touching"),
-        pytest.param([seg((7, 0), (7, 40)), seg((7, 10), (7, 20))], (seg((7, 0), (7, 40)),),
-                     id="contained"),
-    ],
-)
-def test_merge_segments(segments, merged):
-    assert merge_segments(segments) == merged
 
 
 @pytest.mark.parametrize(

@@ -228,8 +228,9 @@ def test_message_id_is_deterministic_and_hides_the_address() -> None:
     first = render_message(TEACHER, items, **args)["Message-ID"]
     assert first == render_message(TEACHER, items, **args)["Message-ID"]
     assert first != render_message(CLASS_TEACHER, items, **args)["Message-ID"]
-    assert first != render_message(TEACHER, items, **{**args, "run_id": "r2"})["Message-ID"]
-    assert first.startswith("<kartiba.r1.") and first.endswith("@school.lv>")
+    # a resend by a later run (after a crash) carries the same id, so receivers drop the copy
+    assert first == render_message(TEACHER, items, **{**args, "run_id": "r2"})["Message-ID"]
+    assert first.startswith("<kartiba.") and first.endswith("@school.lv>")
     assert "ilze" not in first
 
 
