@@ -23,7 +23,6 @@ from connectors.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
-    TransientError,
     UpstreamError,
 )
 
