@@ -405,5 +405,6 @@ def load_scenario(path: str | Path) -> Scenario:
         else:
             data = json.loads(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        kind = "YAML" if path.suffix.lower() in {".yaml", ".yml"} else "JSON"
+        raise ScenarioError(f"{path}: not valid {kind}: {exc}") from None
     return parse_scenario(data, str(path))

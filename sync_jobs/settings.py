@@ -59,7 +59,9 @@ class StateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     path: Path = Path("/var/lib/kartiba/state.sqlite")
-    retention_days: int = Field(400, ge=30)  # evidence, verdicts and ledger rows kept this long
+    # evidence, verdicts and ledger rows are kept this long; at least a school year, since
+    # the quota alerts (point 7) are once per group x subject per school year via the ledger
+    retention_days: int = Field(400, ge=366)
     stale_lock_s: int = Field(3600, ge=60)
 
 
