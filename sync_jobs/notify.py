@@ -82,9 +82,10 @@ def _send_grouped(ctx: RunContext, mailer, pending: list[LedgerItem],
     by_address: dict[str, list[LedgerItem]] = defaultdict(list)
     for item in pending:
         by_address[item.recipient].append(item)
+    names = _names(school)
     with mailer.session() as session:
         for address, items in sorted(by_address.items()):
-            recipient = Recipient(email=address, name=_name(address, school),
+            recipient = Recipient(email=address, name=names.get(address, ""),
                                   role=items[0].role)
             rendered = [AlertItem.of(live.get(i.key, i.alert),
                                      ctx.lessons.get(i.alert.lesson_id or ""), school)
@@ -122,8 +123,9 @@ def _send_digests(ctx: RunContext, mailer) -> Counter[str]:
     return counts
 
 
-def _name(address: str, school) -> str:
+def _names(school) -> dict[str, str]:
+    """Teachers' names by lower-cased address (the first teacher of an address wins)."""
+    names: dict[str, str] = {}
     for teacher in school.teachers.values():
-        if teacher.email.strip().lower() == address:
-            return teacher.name
-    return ""
+        names.setdefault(teacher.email.strip().lower(), teacher.name)
+    return names

@@ -49,15 +49,16 @@ def _write_one(ctx: RunContext, mark: Mark, key: str, comment: str) -> str:
         log.warning("mark key=%s not written (will retry): %s", key, exc.message)
         return "marks_failed"
     status = STATUS[result.status]
-    if result.status is WriteStatus.REFUSED:
-        skip = Skip(mark.lesson_id, mark.student_id, result.reason or "refused")
-        if ctx.store.record_skip(skip, ctx.run_id):
-            ctx.skips.append(skip)
-    else:
-        # points 22, 32: the class teacher hears of every "n". Claimed before the outbox row
-        # is closed, so a crash in between re-finds our mark and claims it again (once).
-        ctx.alert([absence_alert(mark)])
-    ctx.store.set_mark_status(key, status, ctx.run_id, error=result.reason)
-    ctx.store.audit(ctx.run_id, f"mark_{status}", lesson=mark.lesson_id,
-                    student=mark.student_id, key=key)
+    with ctx.store.batch():  # the bookkeeping of one write: one commit
+        if result.status is WriteStatus.REFUSED:
+            skip = Skip(mark.lesson_id, mark.student_id, result.reason or "refused")
+            if ctx.store.record_skip(skip, ctx.run_id):
+                ctx.skips.append(skip)
+        else:
+            # points 22, 32: the class teacher hears of every "n". Claimed with the outbox
+            # row's closing (a crash before re-finds our mark and claims it again, once).
+            ctx.alert([absence_alert(mark)])
+        ctx.store.set_mark_status(key, status, ctx.run_id, error=result.reason)
+        ctx.store.audit(ctx.run_id, f"mark_{status}", lesson=mark.lesson_id,
+                        student=mark.student_id, key=key)
     return f"marks_{status}"

@@ -3,8 +3,6 @@ matching"; kārtība p. 30: never guess between namesakes, the teacher is asked)
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mappings.identity import (
@@ -183,15 +181,13 @@ def test_empty_meeting() -> None:
     assert match_participants([], G1, TEACHER) == MatchResult()
 
 
-def test_school_sized_roster_is_fast() -> None:
-    """900 students, 900 participant rows: an index, no N² over the school."""
+def test_school_sized_roster() -> None:
+    """900 students, 900 participant rows all matched (the index keeps it linear; the
+    benchmark measures the speed)."""
     roster = [
         stud(f"s{i}", f"Vārds{i:03d}", f"Uzvārds{i % 97:02d}", email=f"u{i}@{MAIL}")
         for i in range(900)
     ]
     rows = [row(f"Vards{i:03d} Uzvards{i % 97:02d}") for i in range(900)]
-    started = time.perf_counter()
     result = match_participants(rows, roster, TEACHER)
-    elapsed = time.perf_counter() - started
     assert len(result.matched) == 900
-    assert elapsed < 5.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -335,14 +334,11 @@ def test_normalise_url_is_idempotent(path: str, prefix: str) -> None:
         pytest.param("1:2.3/", id="digits-and-separators"),
     ],
 )
-def test_one_megabyte_is_fast(filler: str) -> None:
-    """Untrusted text: linear-time regexes, a 1 MB entry is read quickly and links still found."""
+def test_one_megabyte_entry_is_read(filler: str) -> None:
+    """Untrusted text: linear-time regexes read a 1 MB entry (a backtracking one would hang)."""
     text = (
         filler * (1_000_000 // len(filler)) + " https://zoom.us/j/81234567890 Termiņš: 04.12.2026."
     )
-    started = time.perf_counter()
     info = parse_uzdots(text, MON)
-    elapsed = time.perf_counter() - started
     assert zoom("81234567890") in info.meetings
     assert info.due == riga(2026, 12, 4)
-    assert elapsed < 5.0

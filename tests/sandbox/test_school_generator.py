@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -46,11 +45,10 @@ def test_scale_must_be_positive(scale: int) -> None:
         generate_school(scale)
 
 
-def test_four_units_are_generated_quickly() -> None:
-    started = time.perf_counter()
+def test_four_units_are_a_valid_scenario() -> None:
+    """Scale 4 (the benchmark's largest) parses; its speed is measured by sandbox.bench."""
     doc = generate_school(scale=4, seed=0)
-    parse_scenario(doc)
-    assert time.perf_counter() - started < 10
+    assert len(parse_scenario(doc).students) == 4 * 900
 
 
 # --------------------------------------------------------------------------- documented sizes
