@@ -12,8 +12,8 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from mappings.model import (
-    ActivityRecord,
     ActivityEvidence,
+    ActivityRecord,
     ActivityRef,
     JournalMark,
     Lesson,
@@ -100,7 +100,8 @@ class ActivitySource(Protocol):
 
     platform: str
 
-    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime) -> dict[ActivityRef, ActivityEvidence]:
+    def fetch(self, refs: Sequence[ActivityRef],
+              until: dt.datetime) -> dict[ActivityRef, ActivityEvidence]:
         """Evidence for several activity links at once (one batch per run keeps calls low).
 
         Every ref in ``refs`` gets an entry; ``found=False`` where the platform has no such
