@@ -44,7 +44,7 @@ from sandbox.httpserver import LoopbackServer, Request, Response
 from sandbox.scenario import Scenario, parse_scenario
 from sandbox.school import ESSENTIAL_EKLASE_CALLS, RIGA, generate_school, minimum_calls
 from sandbox.stack import Sandboxes, start_sandboxes, to_toml
-from sandbox.zoom import HEAVY_DAILY, QPS
+from sandbox.zoom import QPS
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY_PATH = re.compile(r"^/v2/report/meetings/[^/]+/participants$")
@@ -108,13 +108,6 @@ def _received(boxes: Sandboxes) -> dict[str, int]:
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {name: after[name] - before[name] for name in SYSTEMS}
-
-
-def use_plan(boxes: Sandboxes, plan: str) -> None:
-    """Serve Zoom with the limits of ``plan`` (the stack starts the Pro plan)."""
-    boxes.zoom.plan = plan
-    boxes.zoom.qps = dict(QPS[plan])
-    boxes.zoom.daily_cap = HEAVY_DAILY[plan]
 
 
 # =========================================================================== the yardstick
@@ -291,8 +284,7 @@ def run_bench(scale: int, plan: str = "pro", seed: int = 0, workdir: Path | None
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kbench-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        boxes = start_sandboxes(scenario, workdir, stack)
-        use_plan(boxes, plan)
+        boxes = start_sandboxes(scenario, workdir, stack, plan=plan)
         meter = HeavyMeter()
         meter.wrap(boxes.zoom)
         config = write_settings(boxes, workdir, plan, jobs_workers)

@@ -7,8 +7,11 @@ scenario's ``moodle`` section as a Moodle would at ``world.now``:
 * users are created from the scenario: the web-service account (id 2), teachers (ids 100,
   101... in scenario order, role ``editingteacher``), students (ids 1000, 1001... in scenario
   order, role ``student``; e-mail and names from the scenario);
-* **simplification**: every teacher and every student of the scenario is enrolled in every
-  course; the web-service account is enrolled nowhere (it has a manager role, as on the
+* enrolment (``enrol="all"``, a simplification): every teacher and student of the scenario
+  is in every course; ``enrol="linked"`` (the demo and benchmark stack, closer to a real
+  site): every teacher, the students of each group whose lesson links one of the course's
+  activities in its UZDOTS text, and every student with a submission or attempt there;
+  the web-service account is enrolled nowhere (it has a manager role, as on the
   recorded site), so ``mod_assign_get_assignments`` needs ``includenotenrolledcourses=1``;
 * a submission or quiz attempt exists only once its time is ≤ ``world.now``; a student's
   latest visible submission row is their current submission (a draft later submitted is one
@@ -44,6 +47,9 @@ VERSION = "2024100700"
 MODULE_TYPE_IDS = {"assign": 1, "quiz": 17}
 _ROLES = {"editingteacher": 3, "student": 5}
 _REQUIRED = object()
+
+
+_LINKED_CMID = re.compile(r"/mod/\w+/view\.php\?id=(\d+)")
 
 
 class WsFault(Exception):
@@ -203,9 +209,14 @@ class MoodleSandbox(LoopbackServer):
     def __init__(self, world: World, token: str = "sandbox-moodle-token",
                  username: str = "kartiba", password: str = "sandbox-moodle-password",
                  service: str = "moodle_mobile_app", host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, *, enrol: str = "all") -> None:
         super().__init__(host, port)
         self.world = world
+        if enrol not in ("all", "linked"):
+            raise ValueError("enrol must be 'all' or 'linked'")
+        self.enrol = enrol
+        self._members_cache: dict[int, set[str]] = {}
+        self._members_lock = threading.Lock()
         self.token = token
         self.username = username
         self.password = password
@@ -402,10 +413,34 @@ class MoodleSandbox(LoopbackServer):
         if "userfields" in options:
             fields = {f.strip() for f in options["userfields"].split(",") if f.strip()}
             fields |= {"id", "fullname"}
-        users = []
-        for uid, role, person in self._people():
-            users.append(self._user_record(uid, role, person, course_id, course_name, fields))
-        return users
+        members = self._members(course_id)
+        return [self._user_record(uid, role, person, course_id, course_name, fields)
+                for uid, role, person in self._people()
+                if role != "student" or members is None or person.id in members]
+
+    def _members(self, course_id: int) -> set[str] | None:
+        """Student ids enrolled in a course (None = all; module docstring); computed once."""
+        if self.enrol == "all":
+            return None
+        with self._members_lock:
+            if course_id not in self._members_cache:
+                self._members_cache[course_id] = self._course_students(course_id)
+            return self._members_cache[course_id]
+
+    def _course_students(self, course_id: int) -> set[str]:
+        sc = self.world.scenario
+        first_course = sc.moodle.courses[0].id if sc.moodle.courses else None
+        assignments = [a for a in sc.moodle.assignments if a.course == course_id]
+        cmids = {a.cmid for a in assignments}
+        if course_id == first_course:
+            cmids |= {q.cmid for q in sc.moodle.quiz_attempts}
+        groups = {lesson.group for lesson in sc.lessons if lesson.uzdots is not None
+                  and cmids & {int(m) for m in _LINKED_CMID.findall(lesson.uzdots.text)}}
+        ids = {st.id for st in sc.students if st.group in groups}
+        ids |= {sub.student for sub in sc.moodle.submissions
+                if sub.assignment in {a.id for a in assignments}}
+        ids |= {q.student for q in sc.moodle.quiz_attempts if q.cmid in cmids}
+        return ids
 
     def _user_record(self, uid: int, role: str, person: TeacherRow | StudentRow,
                      course_id: int, course_name: str, fields: set[str] | None) -> dict[str, Any]:

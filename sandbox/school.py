@@ -519,13 +519,15 @@ def minimum_calls(
               + Σ over its instances that ended by ``at`` and overlap
               [lesson start − 30 min, lesson end + 2 h] of a lesson linking it
               (max(1, ⌈participant rows / 300⌉) ``GET /report/meetings/{uuid}/participants``
-              pages + 2 when the instance has chat data: the recordings list and the CHAT file)].
+              pages + 1 recordings list (Zoom tells whether there is a CHAT file only when
+              asked) + 1 CHAT file download when the instance has chat data)].
         moodle = 0 when no lesson links an existing assignment; else
             1 ``mod_assign_get_assignments`` + 1 ``mod_assign_get_submissions``
             + 1 ``core_enrol_get_enrolled_users`` per distinct course of the linked assignments
             (no site-info call).
         eklase = 4 (``GetServiceInfo``, ``GetTeachers``, ``GetRoster``, ``GetSubjects``)
             + ⌈days / 7⌉ ``GetLessons`` chunks + 1 ``GetNotices``
+            + 1 ``GetLessons`` read-back of the day's marks before writing (when any "n")
             + 1 ``SetAttendanceMark`` per "n" the day needs.
 
     The "n" count is a deliberately plain, independent reading of the data the generator makes:
@@ -551,7 +553,8 @@ def minimum_calls(
     zoom_calls, found = _zoom_calls(scenario, lessons, at)
     moodle_calls, assignments = _moodle_calls(scenario, lessons)
     marks = _count_absences(scenario, lessons, at, found, assignments)
-    eklase_calls = ESSENTIAL_EKLASE_CALLS + math.ceil(days / 7) + 1 + marks
+    # marks are written after reading the day's marks back once (a person's mark wins)
+    eklase_calls = ESSENTIAL_EKLASE_CALLS + math.ceil(days / 7) + 1 + marks + (1 if marks else 0)
     return {"zoom": zoom_calls, "moodle": moodle_calls, "eklase": eklase_calls}
 
 
@@ -597,7 +600,9 @@ def _zoom_calls(scenario: dict, lessons: list[_LessonView],
                                 for lv in users):
                 relevant.append(inst)
                 calls += max(1, math.ceil(len(inst.get("participants", [])) / ZOOM_PAGE_SIZE))
-                calls += 2 if inst.get("chat") is not None else 0
+                # Zoom says whether an instance has a recording (and a CHAT file) only when
+                # asked: one recordings call per relevant instance, one download with chat
+                calls += 1 + (1 if inst.get("chat") is not None else 0)
         for lv in users:
             found[lv.row["id"]] = relevant
     return (calls + 1 if linked else 0), found

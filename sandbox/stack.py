@@ -46,8 +46,13 @@ class Sandboxes:
     webhook_url: str | None = None
 
 
-def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sandboxes:
-    """Start every stand-in on loopback and return the settings tree that points at them."""
+def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack, *,
+                    plan: str = "pro") -> Sandboxes:
+    """Start every stand-in on loopback and return the settings tree that points at them.
+
+    ``plan`` is the Zoom account plan the stand-in serves (its rate limits) and kartiba is
+    configured with.
+    """
     world = World(scenario, scenario.runs[0] if scenario.runs else None)
     password = secrets.token_urlsafe(16)
     zoom_secret, graph_secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -55,13 +60,13 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sand
     key_pem, public_pem = _rsa_keypair()
 
     eklase = EklaseSandbox(world, username=SERVICE_ACCOUNT, password=password)
-    zoom = ZoomSandbox(world, client_id="demo-zoom", client_secret=zoom_secret,
+    zoom = ZoomSandbox(world, plan=plan, client_id="demo-zoom", client_secret=zoom_secret,
                        account_id="demo-account")
     graph = GraphSandbox(world, tenant="demo-tenant", client_id="demo-graph",
                          client_secret=graph_secret)
     meet = MeetSandbox(world, public_key_pem=public_pem, client_email=MEET_CLIENT,
                        subjects=[MEET_SUBJECT])
-    moodle = MoodleSandbox(world, token=moodle_token)
+    moodle = MoodleSandbox(world, token=moodle_token, enrol="linked")
     for server in (eklase, zoom, graph, meet, moodle):
         server.start()
         stack.callback(server.stop)
@@ -91,7 +96,7 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack) -> Sand
                    "service_account": SERVICE_ACCOUNT},
         "zoom": {"enabled": True, "account_id": "demo-account", "client_id": "demo-zoom",
                  "client_secret": zoom_secret, "api_url": zoom.base_url + "/v2",
-                 "oauth_url": zoom.base_url + "/oauth/token",
+                 "oauth_url": zoom.base_url + "/oauth/token", "plan": plan,
                  "webhook_secret": secrets.token_urlsafe(16)},
         "teams": {"enabled": True, "tenant_id": "demo-tenant", "client_id": "demo-graph",
                   "client_secret": graph_secret, "graph_url": graph.base_url + "/v1.0",

@@ -36,9 +36,9 @@ _STATUS = {
 
 
 class MarksReader:
-    """Reads back the marks of one lesson: GetLessons for the lesson's date and group.
+    """Reads back the marks of lessons: one GetLessons for the lesson's whole day.
 
-    Answers are cached per (date, group) until :meth:`forget` or a ``fresh`` read. A mark row
+    Answers are cached per date until :meth:`forget` or a ``fresh`` read. A mark row
     that does not fit the contract is kept with what can be read of it (author unknown unless
     given), so an unreadable mark is never mistaken for "no mark".
 
@@ -51,7 +51,7 @@ class MarksReader:
         self.client = client
         self._own: dict[str, Lesson] = {}
         self.lessons: Mapping[str, Lesson] = ChainMap(self._own, lessons)  # type: ignore[arg-type]
-        self._cache: dict[tuple[dt.date, str], dict[str, list[JournalMark]]] = {}
+        self._cache: dict[dt.date, dict[str, list[JournalMark]]] = {}
 
     def remember(self, lessons: Iterable[Lesson]) -> None:
         """Make lessons known that were not read through the journal source."""
@@ -67,9 +67,9 @@ class MarksReader:
         if lesson is None:
             raise NotFoundError(f"eklase: lesson {lesson_id} was not read in this run",
                                 upstream=UPSTREAM)
-        key = (lesson.date, lesson.group_id)
+        key = lesson.date
         if fresh or key not in self._cache:
-            self._cache[key] = self._fetch(*key)
+            self._cache[key] = self._fetch(key)
         marks = self._cache[key].get(lesson_id)
         if marks is None:
             raise NotFoundError(f"eklase: lesson {lesson_id} is no longer in the journal",
@@ -79,7 +79,7 @@ class MarksReader:
     def add(self, lesson_id: str, mark: JournalMark) -> None:
         """Record a mark just written into the cached answer that holds the lesson."""
         lesson = self.lessons.get(lesson_id)
-        cached = self._cache.get((lesson.date, lesson.group_id)) if lesson else None
+        cached = self._cache.get(lesson.date) if lesson else None
         if cached is not None:
             cached.setdefault(lesson_id, []).append(mark)
 
@@ -87,11 +87,11 @@ class MarksReader:
         """Drop the cached answer that holds a lesson (after a write to it)."""
         lesson = self.lessons.get(lesson_id)
         if lesson is not None:
-            self._cache.pop((lesson.date, lesson.group_id), None)
+            self._cache.pop(lesson.date, None)
 
-    def _fetch(self, day: dt.date, group_id: str) -> dict[str, list[JournalMark]]:
+    def _fetch(self, day: dt.date) -> dict[str, list[JournalMark]]:
         found: dict[str, list[JournalMark]] = {}
-        for row in self.client.lessons(day, day, [group_id]):
+        for row in self.client.lessons(day, day):
             lesson_id = str(row.get("id") or "")
             if lesson_id:
                 found[lesson_id] = [_lenient_mark(m, lesson_id) for m in row.get("mark") or []]
@@ -128,7 +128,7 @@ class GatewaySink:
         self.client = client
         self.service_account = service_account
         self.reader = MarksReader(client, lessons if lessons is not None else {})
-        self._read_fresh: set[tuple[dt.date, str]] = set()
+        self._read_fresh: set[dt.date | str] = set()
 
     def remember(self, lessons: Iterable[Lesson]) -> None:
         """Make lessons known for read-backs (see :meth:`MarksReader.remember`)."""
@@ -142,7 +142,7 @@ class GatewaySink:
         """Write one mark unless a mark for that student is already there.
 
         The lesson's marks are read back afresh before the first write to it in this run
-        (one GetLessons per lesson day and group, not per mark); later writes to the same
+        (one GetLessons per lesson day, not per mark); later writes to the same
         lesson use that answer plus the marks written since. The gateway itself refuses a
         write where a person's mark appeared in between.
 
@@ -183,7 +183,7 @@ class GatewaySink:
 
     def _first_write(self, lesson_id: str) -> bool:
         lesson = self.reader.lessons.get(lesson_id)
-        key = (lesson.date, lesson.group_id) if lesson else (dt.date.min, lesson_id)
+        key = lesson.date if lesson else lesson_id
         if key in self._read_fresh:
             return False
         self._read_fresh.add(key)

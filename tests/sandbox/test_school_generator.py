@@ -290,23 +290,24 @@ def _moodle(doc: dict) -> dict:
                for i in (1, 2, 3)]}
 
 
-# zoom: token + instances + participant pages (+2 with chat); eklase: 4 + 1 chunk + 1 notices + n
+# zoom: token + instances + per relevant instance (participant pages + 1 recordings list
+# (+1 CHAT download)); eklase: 4 + 1 chunk + 1 notices (+1 read-back and 1 write per "n")
 @pytest.mark.parametrize(("changes", "expected"), [
-    pytest.param({}, {"zoom": 3, "moodle": 0, "eklase": 7}, id="one-meeting-one-absent"),
-    pytest.param({"zoom": _with_chat}, {"zoom": 5, "moodle": 0, "eklase": 7}, id="chat-file"),
-    pytest.param({"zoom": _with_rows(297)}, {"zoom": 3, "moodle": 0, "eklase": 7},
+    pytest.param({}, {"zoom": 4, "moodle": 0, "eklase": 8}, id="one-meeting-one-absent"),
+    pytest.param({"zoom": _with_chat}, {"zoom": 5, "moodle": 0, "eklase": 8}, id="chat-file"),
+    pytest.param({"zoom": _with_rows(297)}, {"zoom": 4, "moodle": 0, "eklase": 8},
                  id="300-rows-one-page"),
-    pytest.param({"zoom": _with_rows(298)}, {"zoom": 4, "moodle": 0, "eklase": 7},
+    pytest.param({"zoom": _with_rows(298)}, {"zoom": 5, "moodle": 0, "eklase": 8},
                  id="301-rows-two-pages"),
-    pytest.param({"zoom": _restarted}, {"zoom": 4, "moodle": 0, "eklase": 8},
+    pytest.param({"zoom": _restarted}, {"zoom": 6, "moodle": 0, "eklase": 9},
                  id="restarted-meeting-old-instance-ignored"),
     pytest.param({"lessons": _late_uzdots}, {"zoom": 0, "moodle": 0, "eklase": 6},
                  id="uzdots-not-there-yet"),
-    pytest.param({"notices": _tech_notice}, {"zoom": 3, "moodle": 0, "eklase": 6},
+    pytest.param({"notices": _tech_notice}, {"zoom": 4, "moodle": 0, "eklase": 6},
                  id="tech-problem-reported"),
-    pytest.param({"students": _offline_and_manual}, {"zoom": 3, "moodle": 0, "eklase": 6},
+    pytest.param({"students": _offline_and_manual}, {"zoom": 4, "moodle": 0, "eklase": 6},
                  id="offline-and-manual-mark"),
-    pytest.param({"moodle": _moodle}, {"zoom": 3, "moodle": 4, "eklase": 9},
+    pytest.param({"moodle": _moodle}, {"zoom": 4, "moodle": 4, "eklase": 10},
                  id="two-moodle-courses"),
 ])
 def test_minimum_calls(changes: dict, expected: dict) -> None:
@@ -315,7 +316,7 @@ def test_minimum_calls(changes: dict, expected: dict) -> None:
 
 def test_minimum_calls_counts_lesson_chunks_and_ignores_earlier_instants() -> None:
     doc = _tiny()
-    assert minimum_calls(doc, days=8)["eklase"] == 4 + 2 + 1 + 1
+    assert minimum_calls(doc, days=8)["eklase"] == 4 + 2 + 1 + 1 + 1
     # at 10:00 the lesson is not yet judged (end + 30 min = 10:15): no "n" to write yet
     assert minimum_calls(doc, at=dt.datetime.fromisoformat(_t("10:00")))["eklase"] == 6
 

@@ -80,7 +80,7 @@ def test_no_mark_for_the_student_means_one_write(client, rsps, fixture, result):
     assert _operations(rsps) == ["GetLessons", "SetAttendanceMark"]
     read, write = (payload(c) for c in rsps.calls)
     assert (texts(read, "dateFrom"), texts(read, "dateTo"), texts(read, "groupId")) == (
-        ["2026-11-30"], ["2026-11-30"], ["g1"])
+        ["2026-11-30"], ["2026-11-30"], [])  # the whole day: every group at once
     assert texts(write, "idempotencyKey") == ["key-1"]
     assert texts(write, "point") == ["30", "43"]
     assert texts(write, "excused") == ["false"]
