@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--lang", choices=["lv", "en"], default=None)
     explain.add_argument("--date", type=_date, help="judge again now from live evidence "
                          "(the lesson's date); nothing is written")
+    explain.add_argument("--now", type=_instant, help="with --date: judge as at this instant")
 
     sub.add_parser("check", help="validate settings and call each enabled connector's health check")
     sub.add_parser("status", help="last runs, outbox and ledger counts")
@@ -183,7 +184,8 @@ def cmd_explain(args) -> int:
 
     settings = _settings(args)
     lang = args.lang or settings.school.language
-    for line in explain_lesson(settings, args.lesson, args.student, lang, on=args.date):
+    for line in explain_lesson(settings, args.lesson, args.student, lang, on=args.date,
+                               now=args.now):
         print(line)
     return EXIT_OK
 

@@ -51,11 +51,16 @@ def explain_lesson(settings: Settings, lesson_id: str, student_id: str | None, l
 
 def _live(settings, lesson_id, student_id, lang, on, now) -> Iterator[str]:
     from mappings.calendar import SchoolCalendar
-    from mappings.evaluate import evaluate_async, lesson_info
+    from mappings.evaluate import lesson_info
     from sync_jobs import wiring
     from sync_jobs.clock import read_clock
     from sync_jobs.context import RunContext
-    from sync_jobs.jobs.attendance import AttendanceJob, Candidate
+    from sync_jobs.jobs.attendance import (
+        AttendanceJob,
+        Candidate,
+        _notices_by_student,
+        _Rosters,
+    )
 
     now = now or read_clock()
     with StateStore.open(settings.state.path) as store:
@@ -66,28 +71,20 @@ def _live(settings, lesson_id, student_id, lang, on, now) -> Iterator[str]:
                          dry_run=True)
         ctx.meetings = wiring.meeting_sources(settings, webhooks=store, now=now)
         ctx.activities = wiring.activity_sources(settings, ledger=store)
-        lesson = next((x for x in ctx.read_lessons(on, on) if x.id == lesson_id), None)
+        lessons = ctx.read_lessons(on, on)
+        lesson = next((x for x in lessons if x.id == lesson_id), None)
         if lesson is None:
             yield f"{lesson_id}: no such lesson on {on.isoformat()}"
             return
         school = ctx.school()
         job = AttendanceJob()
+        by_student = _notices_by_student(job.read_notices(ctx, on, on))
         cand = Candidate(lesson, lesson_info(lesson, policy))
-        notices = [n for n in ctx.journal.notices(on, on) if n.covers(on)]
-        by_student = {}
-        for n in notices:
-            by_student.setdefault(n.student_id, []).append(n)
-        if job._is_sync(cand, school):
-            evidence = job.fetch_meetings(ctx, [cand])
-            result = job.judge_sync(ctx, cand, evidence, [cand], by_student, school)
-        else:
-            activity = job.fetch_activities(ctx, [cand])
-            result = evaluate_async(lesson, school, activity.get(lesson.id), notices, policy,
-                                    now, system_author=settings.eklase.service_account,
-                                    aliases=settings.identity.aliases)
-        if result is None:
+        results = list(job.judge(ctx, [cand], lessons, by_student, _Rosters(school)))
+        if not results:
             yield f"{lesson_id}: the platform has no report yet; try after the lesson ended"
             return
+        result = results[0]
         if student_id is not None:
             result = replace(
                 result,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -93,30 +93,40 @@ class AttendanceJob:
         counts["lessons_due"] = len(candidates)
         if not candidates:
             return counts
+        results = list(self.judge(ctx, candidates, lessons, by_student, rosters))
+        with ctx.store.batch():  # every lesson's bookkeeping in one commit, after the fetches
+            for result in results:
+                self.record(ctx, result, counts)
+        return counts
+
+    def judge(self, ctx: RunContext, candidates: Sequence[Candidate],
+              lessons: Sequence[Lesson], by_student, rosters: _Rosters
+              ) -> Iterator[LessonResult]:
+        """Fetch the evidence of the candidates and judge each (nothing is recorded).
+
+        ``lessons`` are all lessons read, for finding joint lessons (point 15). A lesson whose
+        evidence is not ready or could not be fetched yields nothing: the next run retries.
+        """
+        school = ctx.school()
         sync = [c for c in candidates if self._is_sync(c, school)]
         asyn = [c for c in candidates if not self._is_sync(c, school)]
         remote_sync = [Candidate(x, lesson_info(x, ctx.policy)) for x in lessons
                        if x.mode.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
         evidence, activity = self.fetch_evidence(ctx, sync, asyn)
         joint = _JointMeetings(remote_sync)
-        with ctx.store.batch():  # judging is pure: every lesson's bookkeeping in one commit
-            for cand in sync:
-                result = self.judge_sync(ctx, cand, evidence, joint, by_student, school,
-                                         rosters)
-                if result is not None:
-                    self.record(ctx, result, counts)
-            for cand in asyn:
-                if activity.get(cand.lesson.id) is _FAILED:
-                    continue  # a platform failed: judge this lesson at the next run
-                result = evaluate_async(
-                    cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
-                        by_student, cand.lesson, rosters), ctx.policy, ctx.now,
-                    system_author=ctx.settings.eklase.service_account,
-                    aliases=ctx.settings.identity.aliases)
-                self.record(ctx, result, counts)
-        return counts
+        for cand in sync:
+            result = self.judge_sync(ctx, cand, evidence, joint, by_student, school, rosters)
+            if result is not None:
+                yield result
+        for cand in asyn:
+            if activity.get(cand.lesson.id) is _FAILED:
+                continue  # a platform failed: judge this lesson at the next run
+            yield evaluate_async(
+                cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
+                    by_student, cand.lesson, rosters), ctx.policy, ctx.now,
+                system_author=ctx.settings.eklase.service_account,
+                aliases=ctx.settings.identity.aliases)
 
-    @staticmethod
     @staticmethod
     def read_notices(ctx: RunContext, first: dt.date, last: dt.date) -> list[Notice]:
         """Notices covering any day of [first, last]: from e-klase, plus those recorded with

@@ -188,3 +188,25 @@ def test_check_fails_when_a_system_is_down(world, capsys):
     boxes.moodle.stop()
     assert main(["--config", str(config), "check"]) == 1
     assert "FAIL moodle" in capsys.readouterr().out
+
+
+def test_explain_stored_and_live(world, capsys):
+    """`kartiba explain` tells a teacher why, with the kārtība point, in Latvian or English."""
+    boxes, config, scenario = world
+    assert run(config, scenario.runs[-1]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "explain", "L1", "s2"]) == 0
+    stored = capsys.readouterr().out
+    assert "s2" in stored and "kārtības 30. p." in stored and "s3" not in stored
+    assert main(["--config", str(config), "explain", "L1", "--date", "2026-11-30",
+                 "--now", scenario.runs[-1].isoformat(), "--lang", "en"]) == 0
+    live = capsys.readouterr().out
+    assert "p. 30" in live and "not yet due" not in live
+    assert "minutes" in live or "min" in live  # the evidence behind the verdict is shown
+    assert boxes.eklase.writes and all(w["status"] == "created" for w in boxes.eklase.writes)
+
+
+def test_explain_a_lesson_not_judged_yet(world, capsys):
+    boxes, config, scenario = world
+    assert main(["--config", str(config), "explain", "L404", "--lang", "en"]) == 0
+    assert "has not judged this lesson yet" in capsys.readouterr().out
