@@ -20,6 +20,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
@@ -35,8 +36,9 @@ _EXTRA_FOLDS = str.maketrans(
 )
 
 
+@lru_cache(maxsize=65536)
 def fold_name(name: str) -> str:
-    """A person's name folded for comparison.
+    """A person's name folded for comparison (memoised: the same names recur every lesson).
 
     NFKD with combining marks stripped (ā→a, č→c, ģ→g, ķ→k, ļ→l, ņ→n, š→s, ž→z …),
     casefolded; punctuation, symbols and invisible characters become spaces; spaces
