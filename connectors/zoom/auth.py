@@ -10,21 +10,19 @@ and retries).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 import requests
 from pydantic import SecretStr, ValidationError
 
 from connectors._http import Action, HttpClient
+from connectors._oauth import RENEW_BEFORE_S as RENEW_BEFORE_S  # re-exported
+from connectors._oauth import BearerTokenAuth
 from connectors.errors import AuthError, ProtocolError
 from connectors.zoom.models import TokenResponse
 
 log = logging.getLogger("kartiba.zoom")
-
-RENEW_BEFORE_S = 120.0  # renew this long before the announced expiry
 
 
 def classify_token_response(response: requests.Response) -> Action | None:
@@ -34,8 +32,11 @@ def classify_token_response(response: requests.Response) -> Action | None:
     return None
 
 
-class ZoomAuth:
+class ZoomAuth(BearerTokenAuth):
     """An :class:`connectors._http.Auth` hook holding the account's access token.
+
+    Caching, renewal before expiry, the 401 renew-once and thread safety come from
+    :class:`connectors._oauth.BearerTokenAuth`; this class only requests the token.
 
     Args:
         http: a client for the OAuth host, without an auth hook of its own.
@@ -48,50 +49,12 @@ class ZoomAuth:
 
     def __init__(self, http: HttpClient, oauth_url: str, account_id: str, client_id: str,
                  client_secret: SecretStr, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock=clock)
         self._http = http
         self._oauth_url = oauth_url
         self._account_id = account_id
         self._client_id = client_id
         self._secret = client_secret
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._applied = threading.local()  # the token this thread last sent
-        self.fetches = 0
-
-    def apply(self, request: MutableMapping[str, str] | Any) -> None:
-        """Add ``Authorization: Bearer <token>`` to a header mapping (or a prepared request)."""
-        token = self.token()
-        headers = getattr(request, "headers", request)
-        headers["Authorization"] = f"Bearer {token}"
-        self._applied.token = token
-
-    def invalidate(self) -> None:
-        """Forget the token after a 401, unless another thread already replaced it."""
-        sent = getattr(self._applied, "token", None)
-        with self._lock:
-            if sent is None or sent == self._token:
-                self._token = None
-
-    def token(self) -> str:
-        """The current access token; requested when missing or about to expire.
-
-        Raises:
-            AuthError: the credentials were refused.
-            ProtocolError: the answer is not a token response.
-        """
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at:
-                token, lifetime = self._request_token()
-                self._token = token
-                self._expires_at = self._clock() + max(0.0, lifetime - RENEW_BEFORE_S)
-            return self._token
-
-    def seconds_left(self) -> float:
-        """Seconds until the cached token is renewed (0 when there is none)."""
-        with self._lock:
-            return max(0.0, self._expires_at - self._clock()) if self._token else 0.0
 
     def _request_token(self) -> tuple[str, float]:
         params = {"grant_type": "account_credentials", "account_id": self._account_id}
@@ -109,6 +72,5 @@ class ZoomAuth:
         except (ValueError, ValidationError) as exc:
             raise ProtocolError("zoom: the token endpoint answered something else than a token",
                                 upstream="zoom", detail=type(exc).__name__) from None
-        self.fetches += 1
         log.info("zoom: access token obtained (valid %d s)", body.expires_in)
         return body.access_token.get_secret_value(), float(body.expires_in)

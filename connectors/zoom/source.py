@@ -33,8 +33,10 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from connectors._evidence import RunScopedSource, found, lesson_window, not_found
+from connectors._evidence import merge_segments as merge_segments  # re-exported
 from connectors.base import WebhookLedger
 from connectors.errors import NotFoundError, ProtocolError, RecordError
 from connectors.zoom.chat import parse_chat
@@ -81,7 +83,7 @@ def relevant_instances(instances: Iterable[PastMeetingInstance], lesson_start: d
                        lesson_end: dt.datetime, before: dt.timedelta, after: dt.timedelta,
                        lookback: dt.timedelta = LOOKBACK) -> list[PastMeetingInstance]:
     """The instances that count for a lesson, by start time (see the module docstring)."""
-    low, high = lesson_start - before, lesson_end + after
+    low, high = lesson_window(lesson_start, lesson_end, before, after)
     items = list(instances)
     out = [i for i in items if low <= i.start_time <= high]
     earlier = [i for i in items if i.start_time < low]
@@ -90,18 +92,6 @@ def relevant_instances(instances: Iterable[PastMeetingInstance], lesson_start: d
         if low - latest.start_time < lookback:
             out.append(latest)
     return sorted(out, key=lambda i: i.start_time)
-
-
-def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    """Overlapping or touching segments joined; sorted by start."""
-    out: list[Segment] = []
-    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
-        if out and seg.start <= out[-1].end:
-            if seg.end > out[-1].end:
-                out[-1] = Segment(out[-1].start, seg.end)
-        else:
-            out.append(seg)
-    return tuple(out)
 
 
 @dataclass
@@ -125,30 +115,7 @@ class _Person:
                            segments=merge_segments(self.segments), removed_by_host=removed)
 
 
-class _Memo:
-    """A thread-safe cache computing each key once, even under concurrent requests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[Any, Any] = {}
-        self._key_locks: dict[Any, threading.Lock] = {}
-
-    def get(self, key: Any, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._values:
-                return self._values[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._values:
-                    return self._values[key]
-            value = compute()  # an exception is not cached: the next call tries again
-            with self._lock:
-                self._values[key] = value
-            return value
-
-
-class ZoomMeetingSource:
+class ZoomMeetingSource(RunScopedSource):
     """Evidence of Zoom meetings for the rules (one object per run: it caches).
 
     Args:
@@ -165,14 +132,11 @@ class ZoomMeetingSource:
     def __init__(self, client: ZoomClient, webhooks: WebhookLedger | None = None,
                  policy_before_min: int = 30, policy_after_min: int = 120,
                  max_workers: int = 4) -> None:
+        super().__init__(before=dt.timedelta(minutes=policy_before_min),
+                         after=dt.timedelta(minutes=policy_after_min))
         self.client = client
         self.webhooks = webhooks
-        self.before = dt.timedelta(minutes=policy_before_min)
-        self.after = dt.timedelta(minutes=policy_after_min)
         self.max_workers = max(1, max_workers)
-        self._instances = _Memo()
-        self._participants = _Memo()
-        self._chat = _Memo()
         self._errors_lock = threading.Lock()
         self._errors: list[RecordError] = []
 
@@ -193,19 +157,20 @@ class ZoomMeetingSource:
             NotReadyError: an instance has no participant report yet (Zoom 3001).
             UpstreamError: other failures (auth, rate limit, transport).
         """
-        host_email, host_name = (host.email, host.name) if host else ("", "")
         meeting_id = ref.key
-        instances = self._instances.get(meeting_id, lambda: self._list_instances(meeting_id))
+        instances = self._cache.get(("instances", meeting_id),
+                                    lambda: self._list_instances(meeting_id))
         chosen = relevant_instances(instances or (), lesson_start, lesson_end, self.before,
                                     self.after)
         if not chosen:
             log.info("zoom: meeting %s: no instance around the lesson (%d known)", meeting_id,
                      len(instances or ()))
-            return MeetingEvidence(platform=self.platform, key=meeting_id, found=False,
-                                   host_email=host_email, host_name=host_name)
+            return not_found(self.platform, meeting_id, host)
         uuids = [i.uuid for i in chosen]
-        rows = self._each(uuids, lambda u: self._participants.get(u, lambda: self._rows(u)))
-        chats = (self._each(uuids, lambda u: self._chat.get(u, lambda: self._instance_chat(u)))
+        rows = self._each(uuids, lambda u: self._cache.get(("participants", u),
+                                                           lambda: self._rows(u)))
+        chats = (self._each(uuids, lambda u: self._cache.get(("chat", u),
+                                                             lambda: self._instance_chat(u)))
                  if need_chat else [None] * len(uuids))
         removals = [self._removals(u) for u in uuids]
         participants = _people(rows, removals)
@@ -214,9 +179,7 @@ class ZoomMeetingSource:
         log.info("zoom: meeting %s: %d instance(s) %s, %d participant(s), %s chat line(s)",
                  meeting_id, len(uuids), uuids, len(participants),
                  "no" if chat is None else len(chat))
-        return MeetingEvidence(platform=self.platform, key=meeting_id, found=True,
-                               participants=participants, chat=chat, host_email=host_email,
-                               host_name=host_name, instances=len(uuids))
+        return found(self.platform, meeting_id, host, participants, len(uuids), chat=chat)
 
     # -- per meeting / instance (cached)
 

@@ -348,3 +348,20 @@ def test_empty_digest_says_so() -> None:
     for phrase in ("Nav kavējumu.", "Visi “UZDOTS” ieraksti bija laikā un pilnīgi.",
                    "Nav attālināto stundu."):
         assert phrase in text
+
+
+@pytest.mark.parametrize(("lang", "cited"), [
+    pytest.param("lv", "(kārtības 20., 28., 30. p.)", id="lv"),
+    pytest.param("en", "20", id="en"),
+])
+def test_absence_mail_cites_why_the_n_was_written(lang, cited) -> None:
+    """The class teacher reads the reason of the "n" with its own points, not only 22, 32."""
+    from mappings.evaluate import absence_alert
+    from mappings.model import Mark
+
+    mark = Mark("L1", "s1", "n", True, ("20", "28", "30"), "notice_before_start")
+    msg = render_message(CLASS_TEACHER, [item(absence_alert(mark), student=STUDENT_NAME)],
+                         school_name="S", sender="kartiba@school.lv", lang=lang, run_id="r1")
+    text, _ = bodies(msg)
+    assert cited in text
+    assert ("22., 32. p." if lang == "lv" else "32") in text
