@@ -70,10 +70,16 @@ DEFAULT_RATES: dict[str, float] = {
     "http_500": 0.015, "http_502": 0.01, "http_503": 0.015,
     "reset": 0.015, "read_timeout": 0.005, "truncated": 0.01, "malformed": 0.01,
     "slow": 0.01, "token_expired": 0.01, "page_token_expired": 0.03,
+    "soap": 0.01, "ws_error": 0.01,
 }
+#: Server-specific kinds (``fault_<kind>`` hooks): ``token_expired`` (Zoom, Graph, Meet),
+#: ``page_token_expired`` (Zoom, Graph, Meet), ``soap`` (e-klase: a ``soap:Server`` Fault on a
+#: read), ``ws_error`` (Moodle: ``dml_read_exception`` with HTTP 200).
+SERVER_KINDS = ("page_token_expired", "soap", "token_expired", "ws_error")
 #: Per-seed budgets of the kinds kartiba does not retry within a run (it fails the run, or
 #: the lesson's evidence, and the next run heals it) and of the slow ones.
-DEFAULT_BUDGETS: dict[str, int] = {"truncated": 3, "malformed": 3, "read_timeout": 4}
+DEFAULT_BUDGETS: dict[str, int] = {"truncated": 3, "malformed": 3, "read_timeout": 4,
+                                   "soap": 3, "ws_error": 3}
 #: Client settings of the chaos runs: short timeouts keep ``read_timeout`` faults cheap.
 CLIENT_TIMEOUT_S = 2.0
 FAULT_TIMEOUT_S = 3.0  # a late answer comes after the client gave up

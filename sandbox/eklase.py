@@ -54,6 +54,10 @@ LESSON_TYPES = {
     "remote_async": "Attālināti patstāvīgi",
 }
 XML_TYPE = "text/xml; charset=utf-8"
+#: Operations that change nothing: the ones a transient ``soap:Server`` fault may hit.
+READ_OPERATIONS = frozenset({"GetServiceInfo", "GetTeachers", "GetRoster", "GetSubjects",
+                             "GetLessons", "GetNotices"})
+TRANSIENT_FAULT = "The journal database is temporarily unavailable; try again later"
 
 
 
@@ -142,6 +146,22 @@ class EklaseSandbox(LoopbackServer):
     def endpoint(self) -> str:
         """The address clients post to."""
         return self.base_url + SERVICE_PATH
+
+    # -------------------------------------------------------------------- fault hooks
+    # Server-specific kinds of ``sandbox.faults.FaultPlan``: None = not applicable here.
+
+    def fault_soap(self, request: Request) -> Response | None:
+        """A gateway failure on a read: a SOAP 1.1 Fault (HTTP 500) with faultcode
+        ``soap:Server`` and code ``INTERNAL``, the request not served. Writes are never hit."""
+        if request.method != "POST" or request.raw_path != SERVICE_PATH:
+            return None
+        try:
+            name, _ = self._payload(self._parse(request.body))
+        except SoapFault:
+            return None
+        if name not in READ_OPERATIONS:
+            return None
+        return self._fault(SoapFault("INTERNAL", TRANSIENT_FAULT, faultcode="soap:Server"))
 
     # -------------------------------------------------------------------- HTTP
 

@@ -202,6 +202,28 @@ class GraphSandbox(LoopbackServer):
     def login_url(self) -> str:
         return self.base_url
 
+    # -- fault hooks (server-specific kinds of ``sandbox.faults.FaultPlan``; None = n/a)
+
+    def fault_token_expired(self, request: Request) -> Response | None:
+        """Every access token expires now (as an hour after issue): this Graph call gets
+        ``401 InvalidAuthenticationToken`` and the client must fetch a new token."""
+        if not request.raw_path.startswith("/v1.0/") or not request.headers.get("Authorization"):
+            return None
+        self.tokens.expire_all()
+        self.hits["unauthorized"] += 1
+        return _graph_error(401, "InvalidAuthenticationToken",
+                            "Lifetime validation failed, the token is expired.",
+                            {"WWW-Authenticate": 'Bearer realm="", error="invalid_token", '
+                                                 'error_description="The access token expired"'})
+
+    def fault_page_token_expired(self, request: Request) -> Response | None:
+        """The ``$skiptoken`` of this ``@odata.nextLink`` has expired: ``400`` and the paging
+        must start again from the first page (the request is not served)."""
+        if not request.raw_path.startswith("/v1.0/") or not request.arg("$skiptoken"):
+            return None
+        return _graph_error(400, "BadRequest", "The specified page token value has expired "
+                            "and can no longer be included in your request.")
+
     # -- routing
 
     def handle(self, request: Request) -> Response:

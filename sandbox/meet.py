@@ -213,6 +213,24 @@ class MeetSandbox(LoopbackServer):
     def token_url(self) -> str:
         return f"{self.base_url}/token"
 
+    # -- fault hooks (server-specific kinds of ``sandbox.faults.FaultPlan``; None = n/a)
+
+    def fault_token_expired(self, request: Request) -> Response | None:
+        """Every access token expires now (as an hour after issue): this Meet API call gets
+        ``401 UNAUTHENTICATED`` and the client must fetch a new token."""
+        if not request.raw_path.startswith("/v2/") or not request.headers.get("Authorization"):
+            return None
+        self.tokens.expire_all()
+        return self.handle(request)
+
+    def fault_page_token_expired(self, request: Request) -> Response | None:
+        """The ``pageToken`` of this list call has expired: ``400 INVALID_ARGUMENT`` and the
+        listing must start again from the first page (the request is not served)."""
+        if not request.raw_path.startswith("/v2/") or not request.arg("pageToken"):
+            return None
+        return _google_error(400, "INVALID_ARGUMENT", "The page token has expired or is "
+                             "invalid; restart the listing without pageToken.")
+
     # -- routing
 
     def handle(self, request: Request) -> Response:

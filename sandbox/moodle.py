@@ -42,6 +42,7 @@ from sandbox.world import World
 SERVICE_USER_ID = 2
 TEACHER_BASE_ID = 100
 STUDENT_BASE_ID = 1000
+REST_PATH = "/webservice/rest/server.php"
 RELEASE = "4.5 (Build: 20241007)"
 VERSION = "2024100700"
 MODULE_TYPE_IDS = {"assign": 1, "quiz": 17}
@@ -69,9 +70,18 @@ def invalid_parameter(debug: str = "") -> WsFault:
                    "Invalid parameter value detected")
 
 
+def read_error() -> WsFault:
+    """Moodle's answer when its database fails a read (a transient server problem)."""
+    return WsFault("dml_read_exception", "dmlreadexception", "Error reading from database")
+
+
 def missing_record(table: str) -> WsFault:
     return WsFault("dml_missing_record_exception", "invalidrecord",
                    f"Can't find data record in database table {table}.")
+
+
+def _error_payload(fault: WsFault) -> dict[str, str]:
+    return {"exception": fault.exception, "errorcode": fault.errorcode, "message": fault.message}
 
 
 def _unix(value: dt.datetime | None) -> int:
@@ -260,18 +270,42 @@ class MoodleSandbox(LoopbackServer):
         with self._count_lock:
             self._counts[name] += 1
 
+    # ------------------------------------------------------------------ fault hooks
+    # Server-specific kinds of ``sandbox.faults.FaultPlan``: None = not applicable here.
+
+    def fault_ws_error(self, request: Request) -> Response | None:
+        """A web-service call whose database read fails: HTTP 200 with Moodle's error shape
+        (``dml_read_exception``), the function not run. ``/login/token.php`` is not hit."""
+        if request.raw_path != REST_PATH:
+            return None
+        params = decode_php_params(self._pairs(request))
+        self._count(params.get("wsfunction") if isinstance(params.get("wsfunction"), str)
+                    else "?")
+        return self._answer(params.get("moodlewsrestformat", "xml"), _error_payload(read_error()))
+
     # ------------------------------------------------------------------ HTTP
 
     def handle(self, request: Request) -> Response:
-        pairs = [(k, v) for k, vs in request.query.items() for v in vs]
-        if request.method == "POST":
-            pairs += [(k, v) for k, vs in request.form().items() for v in vs]
-        if request.raw_path == "/webservice/rest/server.php":
+        pairs = self._pairs(request)
+        if request.raw_path == REST_PATH:
             return self._rest(pairs)
         if request.raw_path == "/login/token.php":
             return self._login(dict(pairs))
         return Response(404, "<html><body>Not found</body></html>",
                         content_type="text/html; charset=utf-8")
+
+    @staticmethod
+    def _pairs(request: Request) -> list[tuple[str, str]]:
+        pairs = [(k, v) for k, vs in request.query.items() for v in vs]
+        if request.method == "POST":
+            pairs += [(k, v) for k, vs in request.form().items() for v in vs]
+        return pairs
+
+    @staticmethod
+    def _answer(fmt: Any, payload: Any) -> Response:
+        if fmt == "json":
+            return Response(200, payload, content_type="application/json")
+        return Response(200, to_xml(payload), content_type="application/xml; charset=utf-8")
 
     def _login(self, form: dict[str, str]) -> Response:
         self._count("login")
@@ -310,11 +344,8 @@ class MoodleSandbox(LoopbackServer):
             with self.world.lock:
                 payload = handler(Params(params, allowed))
         except WsFault as fault:
-            payload = {"exception": fault.exception, "errorcode": fault.errorcode,
-                       "message": fault.message}
-        if fmt == "json":
-            return Response(200, payload, content_type="application/json")
-        return Response(200, to_xml(payload), content_type="application/xml; charset=utf-8")
+            payload = _error_payload(fault)
+        return self._answer(fmt, payload)
 
     # ------------------------------------------------------------------ world look-ups
 

@@ -12,6 +12,8 @@ import pytest
 
 from sandbox.chaos import (
     DEFAULT_KILL_PHASES,
+    DEFAULT_RATES,
+    SERVER_KINDS,
     Expect,
     KillPlan,
     Received,
@@ -21,8 +23,13 @@ from sandbox.chaos import (
     main,
     small_school,
 )
-from sandbox.faults import GENERIC_KINDS
+from sandbox.eklase import EklaseSandbox
+from sandbox.faults import GENERIC_KINDS, hook_name
+from sandbox.graph import GraphSandbox
+from sandbox.meet import MeetSandbox
+from sandbox.moodle import MoodleSandbox
 from sandbox.scenario import parse_scenario
+from sandbox.zoom import ZoomSandbox
 
 # --------------------------------------------------------------------------- the school
 
@@ -163,6 +170,24 @@ def test_kill_probability_and_cap(probability: float, kills_so_far: int, any_kil
     assert any(k is not None for k in kills) == any_kill
 
 
+# --------------------------------------------------------------------------- fault kinds
+
+_HOOKS = {"soap": {EklaseSandbox}, "ws_error": {MoodleSandbox},
+          "token_expired": {ZoomSandbox, GraphSandbox, MeetSandbox},
+          "page_token_expired": {ZoomSandbox, GraphSandbox, MeetSandbox}}
+
+
+def test_chaos_rates_cover_every_kind() -> None:
+    assert set(DEFAULT_RATES) == {*GENERIC_KINDS, *SERVER_KINDS}
+
+
+@pytest.mark.parametrize("kind", [pytest.param(k, id=k) for k in SERVER_KINDS])
+def test_server_kinds_hit_the_servers_with_a_hook(kind: str) -> None:
+    servers = {EklaseSandbox, ZoomSandbox, GraphSandbox, MeetSandbox, MoodleSandbox}
+    hooked = {cls for cls in servers if callable(getattr(cls, hook_name(kind), None))}
+    assert hooked == _HOOKS[kind]
+
+
 # --------------------------------------------------------------------------- smoke run
 
 
@@ -176,7 +201,7 @@ def test_chaos_smoke_two_seeds(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["seeds"] == 2
     faults = result["faults_injected"]
     assert faults["total"] == sum(v for k, v in faults.items() if k != "total") > 0
-    assert set(faults) - {"total"} <= {*GENERIC_KINDS, "token_expired", "page_token_expired"}
+    assert set(faults) - {"total"} <= {*GENERIC_KINDS, *SERVER_KINDS}
     assert result["crashes"] >= 1
     assert result["clean_failures"] == 0 and result["incomplete"] == 0
     # issue 8: faults and kills never lose or double a mark in the journal

@@ -14,6 +14,7 @@ import requests
 from lxml import etree
 
 from sandbox.eklase import EklaseSandbox
+from sandbox.faults import FaultPlan
 from sandbox.scenario import load_scenario
 from sandbox.world import World
 
@@ -469,3 +470,30 @@ def test_calls_are_counted_per_operation(gw, sandbox):
     gw.call("GetTeachers")
     gw.lessons("2026-11-30", "2026-11-30")
     assert sandbox.calls == {"GetTeachers": 2, "GetLessons": 1}
+
+
+# --------------------------------------------------------------------------- fault hook
+
+
+@pytest.mark.parametrize(("operation", "inner", "hit"), [
+    pytest.param("GetTeachers", "<j:GetTeachers/>", True, id="read-teachers"),
+    pytest.param("GetLessons", "<j:GetLessons><j:dateFrom>2026-11-30</j:dateFrom>"
+                 "<j:dateTo>2026-11-30</j:dateTo></j:GetLessons>", True, id="read-lessons"),
+    pytest.param("SetAttendanceMark", None, False, id="write-never-hit"),
+])
+def test_soap_server_fault_on_reads(gw, sandbox, operation, inner, hit):
+    sandbox.faults = FaultPlan(1, {"soap": 1.0}, max_faults=1)
+    try:
+        if inner is None:
+            answer = gw.set_mark("L1", "s1", "L1:s1")
+            assert _status(answer) == ("created", None)
+        else:
+            faulted = gw.post(operation, inner)
+            assert gw.fault_of(faulted) == ("soap:Server", "INTERNAL", "")
+            fault = etree.fromstring(faulted.content).find(f".//{{{SOAP_ENV}}}Fault")
+            assert "temporarily" in fault.findtext("faultstring")
+            assert sandbox.calls.get(operation, 0) == 0  # the gateway did not serve it
+            assert gw.post(operation, inner).status_code == 200  # budget spent: served
+        assert sandbox.faults.snapshot() == ({"soap": 1} if hit else {})
+    finally:
+        sandbox.faults = None

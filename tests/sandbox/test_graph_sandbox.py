@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from sandbox.faults import FaultPlan
 from sandbox.graph import GraphSandbox
 from sandbox.scenario import load_scenario
 from sandbox.world import World
@@ -240,3 +241,39 @@ def test_organizer_outside_the_access_policy_is_403(world):
 
 def test_unknown_routes_are_404(graph):
     assert requests.get(f"{graph.base_url}/v1.0/me", timeout=5).status_code == 404
+
+
+# --------------------------------------------------------------------------- fault hooks
+
+
+def test_token_expires_mid_run(graph, world):
+    headers = token(graph)  # the token endpoint itself is never hit
+    url = reports_url(graph, headers, world)
+    graph.faults = FaultPlan(1, {"token_expired": 1.0}, max_faults=1)
+    expired = requests.get(url, headers=headers, timeout=5)
+    assert expired.status_code == 401
+    assert expired.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert "expired" in expired.json()["error"]["message"]
+    assert requests.get(url, headers=headers, timeout=5).status_code == 401  # stays invalid
+    assert requests.get(url, headers=token(graph), timeout=5).status_code == 200
+    assert graph.faults.snapshot() == {"token_expired": 1}
+
+
+def test_next_link_expires_and_paging_restarts(world):
+    server = start(world, page_size=2)
+    try:
+        headers = token(server)
+        url = reports_url(server, headers, world)
+        report = next(r for r in requests.get(url, headers=headers, timeout=5).json()["value"]
+                      if r["totalParticipantCount"] == 4)
+        server.faults = FaultPlan(1, {"page_token_expired": 1.0}, max_faults=1)
+        first = requests.get(f"{url}/{report['id']}/attendanceRecords", headers=headers,
+                             timeout=5).json()  # a first page has no token to expire
+        link = first["@odata.nextLink"]
+        gone = requests.get(link, headers=headers, timeout=5)
+        assert (gone.status_code, gone.json()["error"]["code"]) == (400, "BadRequest")
+        again = requests.get(link, headers=headers, timeout=5)  # budget spent: served
+        assert again.status_code == 200 and len(again.json()["value"]) == 2
+        assert server.faults.snapshot() == {"page_token_expired": 1}
+    finally:
+        server.stop()

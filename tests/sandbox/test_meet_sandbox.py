@@ -13,6 +13,7 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from sandbox.faults import FaultPlan
 from sandbox.meet import JWT_BEARER, MEET_READONLY, FilterError, MeetSandbox, parse_filter
 from sandbox.scenario import load_scenario
 from sandbox.world import World
@@ -319,3 +320,37 @@ def test_a_key_that_is_not_rsa_is_refused(world):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     with pytest.raises(TypeError):
         MeetSandbox(world, pem)
+
+
+# --------------------------------------------------------------------------- fault hooks
+
+
+def test_token_expires_mid_run(meet, key):
+    headers = token(meet, key)  # the token endpoint itself is never hit
+    meet.faults = FaultPlan(1, {"token_expired": 1.0}, max_faults=1)
+    expired = get(meet, headers, "conferenceRecords")
+    assert (expired.status_code, expired.json()["error"]["status"]) == (401, "UNAUTHENTICATED")
+    assert get(meet, headers, "conferenceRecords").status_code == 401  # stays invalid
+    assert get(meet, token(meet, key), "conferenceRecords").status_code == 200
+    assert meet.faults.snapshot() == {"token_expired": 1}
+
+
+def test_page_token_expires_and_listing_restarts(world, key):
+    server = start(world, key, page_size=2)
+    try:
+        headers = token(server, key)
+        conference = get(server, headers, "conferenceRecords",
+                         filter='space.meeting_code = "abc-defg-hij"').json()[
+            "conferenceRecords"][0]["name"]
+        server.faults = FaultPlan(1, {"page_token_expired": 1.0}, max_faults=1)
+        first = get(server, headers, f"{conference}/participants").json()
+        gone = get(server, headers, f"{conference}/participants",
+                   pageToken=first["nextPageToken"])
+        assert (gone.status_code, gone.json()["error"]["status"]) == (400, "INVALID_ARGUMENT")
+        restart = get(server, headers, f"{conference}/participants").json()
+        rest = get(server, headers, f"{conference}/participants",
+                   pageToken=restart["nextPageToken"])
+        assert rest.status_code == 200 and len(rest.json()["participants"]) == 1
+        assert server.faults.snapshot() == {"page_token_expired": 1}
+    finally:
+        server.stop()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox.faults import FaultPlan
 from sandbox.moodle import STUDENT_BASE_ID, TEACHER_BASE_ID, MoodleSandbox, decode_php_params
 from sandbox.scenario import load_scenario
 from sandbox.world import World
@@ -284,3 +285,31 @@ def test_requests_are_counted_per_function(moodle):
 ])
 def test_php_bracket_parameters_are_decoded(pairs, decoded):
     assert decode_php_params(pairs) == decoded
+
+
+# ----------------------------------------------------------------------------- fault hook
+
+DML_READ = {"exception": "dml_read_exception", "errorcode": "dmlreadexception",
+            "message": "Error reading from database"}
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [
+    pytest.param("json", DML_READ, id="json"),
+    pytest.param(None, "<ERRORCODE>dmlreadexception</ERRORCODE>", id="xml"),
+])
+def test_ws_error_is_a_transient_database_error_with_http_200(moodle, fmt, expected):
+    moodle.faults = FaultPlan(1, {"ws_error": 1.0}, max_faults=1)
+    answer = call(moodle, "core_webservice_get_site_info", fmt=fmt)
+    assert answer == expected if fmt == "json" else expected in answer
+    served = call(moodle, "core_webservice_get_site_info")  # budget spent: served
+    assert served["sitename"]
+    assert moodle.faults.snapshot() == {"ws_error": 1}
+
+
+def test_ws_error_never_hits_the_login(moodle):
+    moodle.faults = FaultPlan(1, {"ws_error": 1.0})
+    answer = requests.post(moodle.base_url + "/login/token.php", timeout=5, data={
+        "username": "kartiba", "password": "sandbox-moodle-password",
+        "service": "moodle_mobile_app"}).json()
+    assert answer["token"] == TOKEN
+    assert moodle.faults.snapshot() == {}
