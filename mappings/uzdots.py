@@ -26,11 +26,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from mappings.calendar import local
 from mappings.model import ActivityRef, MeetingRef, UzdotsInfo
 from mappings.policy import Policy
+from mappings.urls import query_values, quote, split, unquote
 
 #: Time of a due date written without a time ("Termiņš: 01.12.2026.").
 DATE_ONLY_TIME: Final = dt.time(23, 59)
@@ -112,7 +112,7 @@ def normalise_url(url: str) -> str:
         ValueError: ``url`` has no host.
     """
     text = _strip_trailing(clean_text(url))
-    parts = urlsplit(_with_scheme(text))
+    parts = split(_with_scheme(text))
     host = _host_of(parts)
     if not host or " " in host:
         raise ValueError("not a URL: no host")
@@ -175,7 +175,7 @@ def _activity(url: str, parts, host: str) -> ActivityRef | None:
     found = _MOODLE_PATH.match(parts.path)
     if found is None:
         return None
-    ids = parse_qs(parts.query).get("id", [])
+    ids = query_values(parts.query).get("id", [])
     if not ids or not ids[0].isdigit() or not ids[0].isascii():
         return None
     cmid = int(ids[0])
@@ -203,7 +203,7 @@ def _links(text: str) -> Iterable[_Link]:
                 url = text[found.start() : close + 1]
         url = _with_scheme(url)
         try:
-            parts = urlsplit(url)
+            parts = split(url)
             host = _host_of(parts)
         except ValueError:
             continue
