@@ -28,13 +28,15 @@ in the clean run), ``lost_emails``, ``failed_runs`` (runs that exited non-zero o
 ``incomplete`` (instants that never completed), ``kills`` (by phase), ``not_identical``
 (seeds), ``wall_s``.
 
-The SMTP sink is never faulted (kills during mail exercise the mail path instead).
+The SMTP sink is faulted with ``smtp_451`` only (a ``451`` temporary failure, budgeted); kills
+during mail exercise the mail path.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import email.policy
 import json
 import math
 import os
@@ -52,6 +54,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +73,11 @@ DEFAULT_RATES: dict[str, float] = {
     "http_500": 0.015, "http_502": 0.01, "http_503": 0.015,
     "reset": 0.015, "read_timeout": 0.005, "truncated": 0.01, "malformed": 0.01,
     "slow": 0.01, "token_expired": 0.01, "page_token_expired": 0.03,
-    "soap": 0.01, "ws_error": 0.01,
+    "soap": 0.01, "ws_error": 0.01, "smtp_451": 0.03,
 }
+#: Kinds of the SMTP sink (not an HTTP stand-in): ``smtp_451`` refuses a message with
+#: ``451 4.3.0``, a temporary failure (kartiba leaves it pending and sends it next run).
+SMTP_KINDS = ("smtp_451",)
 #: Server-specific kinds (``fault_<kind>`` hooks): ``token_expired`` (Zoom, Graph, Meet),
 #: ``page_token_expired`` (Zoom, Graph, Meet), ``soap`` (e-klase: a ``soap:Server`` Fault on a
 #: read), ``ws_error`` (Moodle: ``dml_read_exception`` with HTTP 200).
@@ -79,7 +85,7 @@ SERVER_KINDS = ("page_token_expired", "soap", "token_expired", "ws_error")
 #: Per-seed budgets of the kinds kartiba does not retry within a run (it fails the run, or
 #: the lesson's evidence, and the next run heals it) and of the slow ones.
 DEFAULT_BUDGETS: dict[str, int] = {"truncated": 3, "malformed": 3, "read_timeout": 4,
-                                   "soap": 3, "ws_error": 3}
+                                   "soap": 3, "ws_error": 3, "smtp_451": 2}
 #: Client settings of the chaos runs: short timeouts keep ``read_timeout`` faults cheap.
 CLIENT_TIMEOUT_S = 2.0
 FAULT_TIMEOUT_S = 3.0  # a late answer comes after the client gave up
@@ -172,6 +178,15 @@ def mail_items(messages: Iterable[Any]) -> Counter[tuple]:
             for to in recipients:
                 items[(to, "digest", str(digest), None, None)] += 1
     return items
+
+
+def mail_identity(rcpt_tos: Sequence[str], raw: bytes) -> str:
+    """What a message is about, the same in every run that sends it (its recipients and
+    alert/digest headers; not its Message-ID or Date, which each run makes anew)."""
+    headers = BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
+    return "\x1f".join((",".join(sorted(r.lower() for r in rcpt_tos)),
+                         str(headers.get(ALERTS_HEADER, "")),
+                         str(headers.get(DIGEST_HEADER, ""))))
 
 
 @dataclass
@@ -385,6 +400,7 @@ class Day:
                 server.faults = self.plan
                 server.observers.append(self.switch.observe)
             if self.plan is not None:  # the stack's random credentials: not part of identities
+                boxes.smtp.tempfail = self._smtp_tempfail
                 tree = boxes.settings_tree
                 self.plan.ignore(tree["eklase"]["password"], tree["moodle"]["token"],
                                  tree["teams"]["client_secret"])
@@ -405,6 +421,11 @@ class Day:
             if self.plan is not None:
                 result.faults = Counter(self.plan.snapshot())
         return result
+
+    def _smtp_tempfail(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> bool:
+        """Whether the SMTP sink answers this message ``451`` (kind ``smtp_451``)."""
+        assert self.plan is not None
+        return self.plan.hit("smtp_451", mail_identity(rcpt_tos, raw))
 
     def _servers(self) -> list[LoopbackServer]:
         boxes = self.boxes
@@ -555,6 +576,29 @@ def summarise(reports: Sequence[SeedReport], wall_s: float) -> dict[str, Any]:
     }
 
 
+def parse_rates(items: Sequence[str]) -> dict[str, float]:
+    """``KIND=P`` overrides of the fault rates (a known kind, 0 <= P <= 1).
+
+    Raises:
+        ValueError: a malformed item, an unknown kind or a rate outside [0, 1].
+    """
+    rates: dict[str, float] = {}
+    for item in items:
+        kind, sep, value = item.partition("=")
+        kind = kind.strip()
+        if not sep or kind not in DEFAULT_RATES:
+            raise ValueError(f"--rate {item!r}: expected KIND=P with KIND one of "
+                             + ", ".join(sorted(DEFAULT_RATES)))
+        try:
+            rate = float(value)
+        except ValueError:
+            raise ValueError(f"--rate {item!r}: P must be a number") from None
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"--rate {item!r}: P must be between 0 and 1")
+        rates[kind] = rate
+    return rates
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sandbox.chaos",
@@ -566,6 +610,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="students of the generated school (whole groups of 20)")
     parser.add_argument("--fault-scale", type=float, default=1.0,
                         help="multiply every default fault rate by this")
+    parser.add_argument("--rate", action="append", default=[], metavar="KIND=P",
+                        help="set one fault kind's rate (after --fault-scale); repeatable")
     parser.add_argument("--max-faults", type=int, default=None,
                         help="fault budget per seed (default: none)")
     parser.add_argument("--kill-probability", type=float, default=0.6,
@@ -592,6 +638,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chaos: unknown kill phase(s) in {args.kill_phases!r}", file=sys.stderr)
         return 2
     rates = {kind: rate * args.fault_scale for kind, rate in DEFAULT_RATES.items()}
+    try:
+        rates.update(parse_rates(args.rate))
+        if sum(rates.values()) > 1.0:
+            raise ValueError("the fault rates must sum to at most 1")
+    except ValueError as exc:
+        print(f"chaos: {exc}", file=sys.stderr)
+        return 2
     root = args.workdir or Path(tempfile.mkdtemp(prefix="kartiba-chaos-"))
     started = time.monotonic()
     seeds = range(args.first_seed, args.first_seed + args.seeds)

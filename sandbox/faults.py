@@ -206,6 +206,19 @@ class FaultPlan:
                 return kind, rng
         return None, rng
 
+    def hit(self, kind: str, identity: str) -> bool:
+        """Whether this occurrence of a non-HTTP request (e.g. an SMTP message, named by
+        ``identity``) suffers ``kind``, drawn at ``kind``'s own rate and counted if so."""
+        with self._lock:
+            key = f"{kind}\x1d{identity}"
+            occurrence = self._seen[key]
+            self._seen[key] += 1
+        rate = self.rates.get(kind, 0.0)
+        if not self.enabled or rate <= 0:
+            return False
+        digest = hashlib.sha256(f"{self.seed}\x1e{key}\x1e{occurrence}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < rate and self._take(kind)
+
     # ------------------------------------------------------------------ injecting
 
     def intercept(self, server: object, request: Request, handle: Handler) -> Outcome:

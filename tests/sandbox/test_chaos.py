@@ -14,6 +14,7 @@ from sandbox.chaos import (
     DEFAULT_KILL_PHASES,
     DEFAULT_RATES,
     SERVER_KINDS,
+    SMTP_KINDS,
     Expect,
     KillPlan,
     Received,
@@ -21,6 +22,7 @@ from sandbox.chaos import (
     journal_marks,
     mail_items,
     main,
+    parse_rates,
     small_school,
 )
 from sandbox.eklase import EklaseSandbox
@@ -178,7 +180,7 @@ _HOOKS = {"soap": {EklaseSandbox}, "ws_error": {MoodleSandbox},
 
 
 def test_chaos_rates_cover_every_kind() -> None:
-    assert set(DEFAULT_RATES) == {*GENERIC_KINDS, *SERVER_KINDS}
+    assert set(DEFAULT_RATES) == {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS}
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k) for k in SERVER_KINDS])
@@ -186,6 +188,28 @@ def test_server_kinds_hit_the_servers_with_a_hook(kind: str) -> None:
     servers = {EklaseSandbox, ZoomSandbox, GraphSandbox, MeetSandbox, MoodleSandbox}
     hooked = {cls for cls in servers if callable(getattr(cls, hook_name(kind), None))}
     assert hooked == _HOOKS[kind]
+
+
+@pytest.mark.parametrize(("items", "expected"), [
+    pytest.param([], {}, id="none"),
+    pytest.param(["ws_error=0.3"], {"ws_error": 0.3}, id="one"),
+    pytest.param(["soap=0", " reset = 1"], {"soap": 0.0, "reset": 1.0}, id="two"),
+])
+def test_rate_overrides(items: list[str], expected: dict[str, float]) -> None:
+    assert parse_rates(items) == expected
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    pytest.param(["--rate", "nosuch=0.1"], "KIND=P", id="unknown-kind"),
+    pytest.param(["--rate", "soap"], "KIND=P", id="no-value"),
+    pytest.param(["--rate", "soap=x"], "number", id="not-a-number"),
+    pytest.param(["--rate", "soap=1.5"], "between 0 and 1", id="above-1"),
+    pytest.param(["--rate", "soap=0.9"], "sum to at most 1", id="sum-above-1"),
+])
+def test_bad_rate_overrides_exit_2(argv: list[str], message: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--seeds", "1", *argv]) == 2
+    assert message in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- smoke run
@@ -201,7 +225,7 @@ def test_chaos_smoke_two_seeds(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["seeds"] == 2
     faults = result["faults_injected"]
     assert faults["total"] == sum(v for k, v in faults.items() if k != "total") > 0
-    assert set(faults) - {"total"} <= {*GENERIC_KINDS, *SERVER_KINDS}
+    assert set(faults) - {"total"} <= {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS}
     assert result["crashes"] >= 1
     assert result["clean_failures"] == 0 and result["incomplete"] == 0
     # issue 8: faults and kills never lose or double a mark in the journal

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import smtplib
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import requests
 from sandbox.faults import GENERIC_KINDS, FaultPlan, Outcome
 from sandbox.httpserver import LoopbackServer, Request, Response
 from sandbox.scenario import parse_scenario
+from sandbox.smtp import SmtpSink
 from sandbox.world import World
 from sandbox.zoom import ZoomSandbox
 
@@ -325,3 +328,40 @@ def test_zoom_paging_token_expires() -> None:
                                  headers=headers, timeout=5)
         assert following.status_code == 200 and len(following.json()["participants"]) == 2
         assert zoom.faults.snapshot() == {"page_token_expired": 1}
+
+
+# --------------------------------------------------------------------------- non-HTTP draws
+
+
+@pytest.mark.parametrize(("rate", "budget", "low", "high"), [
+    pytest.param(0.5, None, 1, 39, id="half"),
+    pytest.param(1.0, 2, 2, 2, id="budget"),
+    pytest.param(0.0, None, 0, 0, id="off"),
+])
+def test_hit_draws_each_occurrence_and_counts_it(rate: float, budget: int | None, low: int,
+                                                 high: int) -> None:
+    def plan() -> FaultPlan:
+        return FaultPlan(3, {"smtp_451": rate},
+                         max_per_kind={"smtp_451": budget} if budget else None)
+
+    first, second = plan(), plan()
+    fates = [first.hit("smtp_451", "to:a@school.lv") for _ in range(40)]
+    assert fates == [second.hit("smtp_451", "to:a@school.lv") for _ in range(40)]  # seeded
+    assert low <= sum(fates) <= high
+    assert first.snapshot() == ({"smtp_451": sum(fates)} if any(fates) else {})
+
+
+def test_smtp_sink_answers_451_and_keeps_nothing_when_told() -> None:
+    answers = iter([True, False])
+    with SmtpSink() as sink:
+        sink.tempfail = lambda mail_from, rcpt_tos, raw: next(answers)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "k@school.lv", "t@school.lv", "x"
+        message.set_content("body")
+        with smtplib.SMTP(sink.host, sink.port, timeout=5) as client:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.send_message(message)
+            assert refused.value.smtp_code == 451
+            assert sink.messages == [] and sink.refused == 1
+            client.send_message(message)  # tried again later: accepted
+        assert [m.rcpt_tos for m in sink.messages] == [["t@school.lv"]]
