@@ -149,6 +149,10 @@ def cmd_run(args) -> int:
         print(f"kartiba: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(summary.line())
+    if summary.failed:
+        print("kartiba: some work failed and is left for the next run (see the log)",
+              file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

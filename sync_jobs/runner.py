@@ -31,6 +31,13 @@ class RunSummary:
     counts: Counter[str] = field(default_factory=Counter)
     skips: list[Skip] = field(default_factory=list)
 
+    #: counts that mean some work was left for the next run (cron mails a non-zero exit)
+    FAILURES = ("evidence_errors", "marks_failed", "emails_failed")
+
+    @property
+    def failed(self) -> bool:
+        return any(self.counts.get(key) for key in self.FAILURES)
+
     def line(self) -> str:
         if self.locked_out:
             return "kartiba: another run is in progress; this one did nothing"

@@ -64,22 +64,41 @@ def _safe_parser() -> etree.XMLParser:
 # --------------------------------------------------------------------------- transport
 
 
-def is_soap_fault(body: bytes) -> bool:
-    """Whether an HTTP body is a SOAP 1.1 envelope carrying a Fault."""
+def _fault(body: bytes) -> etree._Element | None:
     if b"Fault" not in body:
-        return False
+        return None
     try:
         root = etree.fromstring(body, parser=_safe_parser())
     except etree.XMLSyntaxError:
-        return False
-    return root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault") is not None
+        return None
+    return root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+
+
+def is_soap_fault(body: bytes) -> bool:
+    """Whether an HTTP body is a SOAP 1.1 envelope carrying a Fault."""
+    return _fault(body) is not None
+
+
+def is_transient_fault(fault: etree._Element) -> bool:
+    """A gateway failure (``soap:Server``, detail code INTERNAL or none): worth a retry.
+
+    Reads are idempotent and SetAttendanceMark carries an idempotency key, so retrying a
+    gateway-side failure can neither double nor lose a mark.
+    """
+    faultcode = (fault.findtext("faultcode") or "").strip().rpartition(":")[2]
+    codes = {(e.text or "").strip() for e in fault.iter() if etree.QName(e).localname == "code"}
+    return faultcode == "Server" and (not codes or codes <= {"INTERNAL"})
 
 
 def classify(response: requests.Response) -> Action | None:
-    """SOAP 1.1 answers a Fault with HTTP 500: pass it to zeep instead of retrying it."""
-    if response.status_code == 500 and is_soap_fault(response.content):
-        return Action.OK
-    return None
+    """SOAP 1.1 answers a Fault with HTTP 500: a gateway failure is retried like a 5xx;
+    any other Fault goes to zeep, which maps it to the error hierarchy."""
+    if response.status_code != 500:
+        return None
+    fault = _fault(response.content)
+    if fault is None:
+        return None
+    return Action.RETRY if is_transient_fault(fault) else Action.OK
 
 
 class OfflineTransport(zeep.Transport):

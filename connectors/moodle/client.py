@@ -74,6 +74,11 @@ def _ws_error(payload: Any) -> WsError | None:
     return None
 
 
+#: Moodle error codes of a passing server-side problem (database reads/writes, a busy lock).
+_TRANSIENT_CODES = frozenset({"dmlreadexception", "dmlwriteexception", "dmltransactionexception",
+                              "locktimeout", "dbsessionlockerror"})
+
+
 def raise_for_ws_error(function: str, payload: Any) -> None:
     """Raise the connector error matching a Moodle web-service error answer, if it is one.
 
@@ -134,16 +139,21 @@ class MoodleClient:
         http.classify = self._classify
 
     def _classify(self, response: requests.Response) -> Action | None:
-        """Turn ``invalidtoken`` (HTTP 200) into a token renewal when the token is renewable."""
-        if not self.auth.renewable or not response.ok:
-            return None
-        if b'"invalidtoken"' not in response.content[:2000]:
+        """Moodle errors come with HTTP 200: a database hiccup (``dmlreadexception``...) is
+        retried like a 5xx, and ``invalidtoken`` renews the token when it is renewable."""
+        if not response.ok or b'"errorcode"' not in response.content[:2000]:
             return None
         try:
             error = _ws_error(response.json())
         except ValueError:
             return None
-        return Action.REAUTH if error is not None and error.errorcode == "invalidtoken" else None
+        if error is None:
+            return None
+        if error.errorcode in _TRANSIENT_CODES:
+            return Action.RETRY
+        if error.errorcode == "invalidtoken" and self.auth.renewable:
+            return Action.REAUTH
+        return None
 
     def call(self, function: str, **params: Any) -> Any:
         """Call one web-service function; return its decoded JSON answer.

@@ -120,6 +120,7 @@ class AttendanceJob:
                 yield result
         for cand in asyn:
             if activity.get(cand.lesson.id) is _FAILED:
+                ctx.counts["evidence_errors"] += 1
                 continue  # a platform failed: judge this lesson at the next run
             yield evaluate_async(
                 cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(

@@ -199,11 +199,20 @@ def test_persistent_5xx_ends_in_transient_error(rsps, stats):
     assert stats.snapshot()["calls"] == {"eklase": 3}
 
 
-def test_soap_fault_is_not_retried(client, rsps, stats):
-    answer(rsps, "GetLessons", "fault_internal.xml", status=500)
+def test_client_fault_is_not_retried(client, rsps, stats):
+    answer(rsps, "GetLessons", "fault_invalid_request.xml", status=500)
     with pytest.raises(UpstreamError):
         client.lessons(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
     assert stats.snapshot()["calls"] == {"eklase": 1}
+
+
+def test_gateway_failure_fault_is_retried_then_transient(client, rsps, stats):
+    """soap:Server / INTERNAL: a passing gateway failure, retried like a 5xx (reads are
+    idempotent; a mark carries its idempotency key)."""
+    answer(rsps, "GetLessons", "fault_internal.xml", status=500)
+    with pytest.raises(TransientError):
+        client.lessons(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
+    assert stats.snapshot()["calls"] == {"eklase": client.http.settings.max_attempts}
 
 
 # --------------------------------------------------------------------------- faults
@@ -221,7 +230,7 @@ def test_soap_fault_is_not_retried(client, rsps, stats):
                      id="unknown-student"),
         pytest.param("fault_window_too_long.xml", UpstreamError, "chunk_days",
                      id="window-too-long"),
-        pytest.param("fault_internal.xml", UpstreamError, "INTERNAL", id="server"),
+        pytest.param("fault_internal.xml", TransientError, "HTTP 500", id="server-retried"),
     ],
 )
 def test_faults_map_to_the_error_hierarchy(client, rsps, fixture, error, words):
@@ -281,7 +290,9 @@ def test_cut_off_xml_answer_is_retried_then_transient(client, rsps):
 @pytest.mark.parametrize(
     ("status", "body", "action"),
     [
-        pytest.param(500, fixture_bytes("fault_internal.xml"), "ok", id="fault-500"),
+        pytest.param(500, fixture_bytes("fault_internal.xml"), "retry", id="server-fault-500"),
+        pytest.param(500, fixture_bytes("fault_invalid_request.xml"), "ok",
+                     id="client-fault-500"),
         pytest.param(500, b"Internal Server Error", None, id="plain-500"),
         pytest.param(500, b"<Fault>not soap</Fault>", None, id="fault-word-not-soap"),
         pytest.param(503, fixture_bytes("fault_internal.xml"), None, id="fault-503"),

@@ -243,3 +243,14 @@ def test_the_token_never_goes_into_a_request_to_another_path():
     prepared = requests.Request("POST", LOGIN, data={"username": "x"}).prepare()
 
     assert TOKEN not in str(auth(prepared).body)
+
+
+def test_a_database_hiccup_is_retried():
+    """A Moodle ``dmlreadexception`` (HTTP 200) passes: the shared client retries it."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(REST, json={"exception": "dml_read_exception",
+                              "errorcode": "dmlreadexception",
+                              "message": "Error reading from database"})
+        rsps.post(REST, json=recorded("mod_assign_get_assignments"))
+        answer = _client().call("mod_assign_get_assignments", courseids=[5])
+    assert "courses" in answer
