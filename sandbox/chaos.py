@@ -153,6 +153,26 @@ class Received:
 
     marks: Counter[tuple] = field(default_factory=Counter)
     alerts: Counter[tuple] = field(default_factory=Counter)
+    redelivered: int = 0  # copies of a message already received (same Message-ID)
+
+
+def by_message_id(messages: Iterable[Any]) -> tuple[list[Any], int]:
+    """The first copy of each message, and how many later copies carried the same Message-ID.
+
+    kartiba re-sends a message whose delivery it could not record (the run died between the
+    SMTP server's "accepted" and the ledger's "sent") with the same Message-ID; mail systems
+    and clients treat such copies as one message. They are reported as ``redelivered``.
+    """
+    messages = list(messages)
+    seen: set[str] = set()
+    first: list[Any] = []
+    for received in messages:
+        message_id = str(received.message.get("Message-ID", "")).strip()
+        if message_id and message_id in seen:
+            continue
+        seen.add(message_id)
+        first.append(received)
+    return first, len(messages) - len(first)
 
 
 def journal_marks(writes: Iterable[dict]) -> Counter[tuple]:
@@ -416,8 +436,9 @@ class Day:
                 label = f"#{index + 1} {instant.isoformat()}"
                 result.expects.append(self._instant(config, instant.isoformat(), label,
                                                     expect, result))
-            result.received = Received(journal_marks(boxes.eklase.writes),
-                                       mail_items(boxes.smtp.messages))
+            unique, redelivered = by_message_id(boxes.smtp.messages)
+            result.received = Received(journal_marks(boxes.eklase.writes), mail_items(unique),
+                                       redelivered)
             if self.plan is not None:
                 result.faults = Counter(self.plan.snapshot())
         return result
@@ -565,6 +586,7 @@ def summarise(reports: Sequence[SeedReport], wall_s: float) -> dict[str, Any]:
         "lost_marks": tally("lost_marks"),
         "extra_marks": tally("extra_marks"),
         "duplicate_emails": tally("duplicate_emails"),
+        "redelivered_emails": sum(r.chaos.received.redelivered for r in reports),
         "lost_emails": tally("lost_emails"),
         "extra_emails": tally("extra_emails"),
         "failed_runs": sum(r.chaos.failed_runs for r in reports),

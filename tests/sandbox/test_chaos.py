@@ -234,3 +234,16 @@ def test_chaos_smoke_two_seeds(capsys: pytest.CaptureFixture[str]) -> None:
     # ... nor lose or double an alert e-mail: the journal and the mail equal a clean run's
     assert result["duplicate_emails"] == 0 and result["lost_emails"] == 0
     assert result["identical"] == 2
+
+
+def test_copies_with_one_message_id_are_one_message_redelivered() -> None:
+    from types import SimpleNamespace
+
+    from sandbox.chaos import by_message_id
+
+    def msg(mid: str):
+        return SimpleNamespace(message={"Message-ID": mid})
+
+    first, redelivered = by_message_id([msg("<a@x>"), msg("<b@x>"), msg("<a@x>")])
+    assert [m.message["Message-ID"] for m in first] == ["<a@x>", "<b@x>"]
+    assert redelivered == 1
