@@ -64,14 +64,12 @@ def send_alerts(ctx: RunContext, mailer) -> Counter[str]:
         return counts
     pending = ctx.store.ledger_pending()
     if mailer is None:
-        if pending or ctx.digests:
+        if pending:
             log.warning("%d alert item(s) pending but no SMTP server is configured ([smtp])",
                         len(pending))
         return counts
     if pending:
         counts.update(_send_grouped(ctx, mailer, pending, live))
-    if ctx.digests:
-        counts.update(_send_digests(ctx, mailer))
     return counts
 
 
@@ -107,7 +105,8 @@ def _send_grouped(ctx: RunContext, mailer, pending: list[LedgerItem],
     return counts
 
 
-def _send_digests(ctx: RunContext, mailer) -> Counter[str]:
+def send_digests(ctx: RunContext, mailer) -> Counter[str]:
+    """Send the digests the digest job prepared; each is recorded once sent."""
     counts: Counter[str] = Counter()
     with mailer.session() as session:
         for period_key, message in ctx.digests:

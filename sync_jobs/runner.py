@@ -13,7 +13,7 @@ from mappings.model import Skip
 from sync_jobs import wiring
 from sync_jobs.context import RunContext
 from sync_jobs.jobs import JOBS
-from sync_jobs.notify import claim, send_alerts
+from sync_jobs.notify import claim, send_alerts, send_digests
 from sync_jobs.outbox import drain_outbox
 from sync_jobs.settings import Settings
 from sync_jobs.state import StateStore
@@ -86,21 +86,31 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
     jobs = select_jobs(job_names, ctx)
     store.start_run(run_id, now, [j.name for j in jobs])
     mailer = wiring.mailer(settings)
-    for job in jobs:
-        counts = job.run(ctx)
-        summary.jobs[job.name] = dict(counts)
-        log.info("job=%s run=%s %s", job.name, run_id,
-                 " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    # summary jobs (the digest) run after this run's alerts went out, so they include them
+    later = [job for job in jobs if getattr(job, "after_alerts", False)]
+    for job in (j for j in jobs if j not in later):
+        _run_job(job, ctx, summary)
     summary.counts["records_skipped"] = report_record_errors(ctx)
     if not dry_run:
         ctx.sink = wiring.sink(settings, ctx, mailer)
         summary.counts.update(drain_outbox(ctx))
     summary.counts.update(send_alerts(ctx, mailer))
+    for job in later:
+        _run_job(job, ctx, summary)
+    if ctx.digests and mailer is not None and not dry_run:
+        summary.counts.update(send_digests(ctx, mailer))
     summary.counts.update(ctx.counts)
     for counts in summary.jobs.values():
         summary.counts.update({k: v for k, v in counts.items() if not k.startswith("lessons_")})
     summary.skips = list(ctx.skips)
     store.finish_run(run_id, now, dict(summary.counts))
+
+
+def _run_job(job, ctx: RunContext, summary: RunSummary) -> None:
+    counts = job.run(ctx)
+    summary.jobs[job.name] = dict(counts)
+    log.info("job=%s run=%s %s", job.name, ctx.run_id,
+             " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
 def _record_errors(source) -> list:

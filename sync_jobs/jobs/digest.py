@@ -23,6 +23,7 @@ class DigestJob:
     """Summarise the week's alerts per class teacher and for the oversight list."""
 
     name = "digest"
+    after_alerts = True  # the runner runs it after this run's alerts were sent
 
     def is_due(self, ctx: RunContext) -> bool:
         jobs = ctx.settings.jobs

@@ -210,3 +210,26 @@ def test_explain_a_lesson_not_judged_yet(world, capsys):
     boxes, config, scenario = world
     assert main(["--config", str(config), "explain", "L404", "--lang", "en"]) == 0
     assert "has not judged this lesson yet" in capsys.readouterr().out
+
+
+def test_friday_digest_goes_out_once_with_the_weeks_alerts(tmp_path, capsys):
+    """Points 21, 6: `kartiba run` (all due jobs) on Friday 18:00 mails the weekly digest to
+    class teachers and oversight in the same run as the alerts it summarises; a rerun sends
+    nothing."""
+    from sync_jobs.demo import bundled_scenario
+
+    scenario = load_scenario(bundled_scenario())
+    friday = next(r for r in scenario.runs if r.weekday() == 4 and r.hour >= 15
+                  and r.date() > scenario.runs[0].date())
+    with ExitStack() as stack:
+        boxes = start_sandboxes(scenario, tmp_path, stack)
+        config = tmp_path / "kartiba.toml"
+        config.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
+        boxes.world.set_now(friday)
+        assert main(["--config", str(config), "run", "--now", friday.isoformat()]) == 0
+        digests = [m for m in boxes.smtp.messages if m.message.get("X-Kartiba-Digest")]
+        recipients = {r for m in digests for r in m.rcpt_tos}
+        assert digests and set(scenario.school.oversight) <= recipients
+        sent = len(boxes.smtp.messages)
+        assert main(["--config", str(config), "run", "--now", friday.isoformat()]) == 0
+        assert len(boxes.smtp.messages) == sent
