@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import random
 import re
 import threading
 import time
@@ -220,10 +221,23 @@ def body_is_whole(response: requests.Response) -> bool:
 
 
 class _Retryable(Exception):
-    def __init__(self, wait: float, error: UpstreamError) -> None:
+    """A failed attempt worth another; ``wait`` < 0 = the client's backoff decides, and
+    ``jitter`` spreads that backoff (a 429 without ``Retry-After``)."""
+
+    def __init__(self, wait: float, error: UpstreamError, *, jitter: bool = False) -> None:
         super().__init__(str(error))
         self.wait = wait
         self.error = error
+        self.jitter = jitter
+
+
+def jittered(ceiling: float, draw: Callable[[], float] = random.random) -> float:
+    """Equal jitter: half of ``ceiling`` for certain, the other half at random.
+
+    Clients throttled together then retry apart instead of all at once, yet every one
+    still waits at least half the exponential step.
+    """
+    return ceiling / 2 + draw() * ceiling / 2
 
 
 @dataclass
@@ -259,6 +273,7 @@ class HttpClient:
     stats: CallStats = field(default_factory=lambda: CALLS)
     sleep: Callable[[float], None] = time.sleep
     classify: Callable[[requests.Response], Action | None] | None = None
+    draw: Callable[[], float] = random.random  # jitter source in [0, 1) (tests fix it)
 
     def __post_init__(self) -> None:
         self.session.headers.setdefault("User-Agent", USER_AGENT)
@@ -312,7 +327,10 @@ class HttpClient:
         if isinstance(exc, _Retryable) and exc.wait >= 0:
             return exc.wait
         n = state.attempt_number
-        return min(self.settings.backoff_max, self.settings.backoff_base * (2 ** (n - 1)))
+        step = min(self.settings.backoff_max, self.settings.backoff_base * (2 ** (n - 1)))
+        if isinstance(exc, _Retryable) and exc.jitter:
+            return jittered(step, self.draw)
+        return step
 
     def _once(self, method, path, limiter, authenticate, state, kwargs) -> requests.Response:
         url = self.url(path)
@@ -358,7 +376,11 @@ class HttpClient:
         detail = scrub(response.text[:500])
         if action is Action.RATE_LIMITED:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            wait = self.settings.backoff_base if wait is None else wait
+            if wait is None:  # no promised wait (Google): exponential backoff with jitter
+                if limiter is not None:
+                    limiter.penalise(self.settings.backoff_base)
+                raise _Retryable(-1, RateLimitedError(where, upstream=self.upstream,
+                                                      status=429, detail=detail), jitter=True)
             if wait > self.settings.max_retry_after:
                 raise RateLimitedError(f"{where} (rate limited for {wait:.0f} s)",
                                        retry_after=wait, upstream=self.upstream,

@@ -15,6 +15,7 @@ from connectors._http import (
     HttpSettings,
     RateLimiter,
     action_for,
+    jittered,
     parse_retry_after,
     scrub,
 )
@@ -111,6 +112,35 @@ def test_429_waits_retry_after_and_counts():
         c.get_json("thing")
     assert c.waits == [3.0]
     assert c.stats.rate_limited["test"] == 1
+
+
+def test_429_without_retry_after_backs_off_exponentially_with_jitter():
+    """Google promises no Retry-After: each wait doubles, its second half drawn at random."""
+    draws = iter([0.0, 1.0, 0.5])
+    c = client(draw=lambda: next(draws))
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        for _ in range(3):
+            rsps.get(URL, status=429)
+        rsps.get(URL, json={})
+        c.get_json("thing")
+    # steps 0.5, 1.0, 2.0 s: half fixed, half jitter (draws 0, 1, 0.5)
+    assert c.waits == [0.25, 1.0, 1.5]
+    assert c.stats.rate_limited["test"] == 3
+
+
+def test_429_without_retry_after_gives_up_as_rate_limited():
+    c = client(draw=lambda: 0.0)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        for _ in range(4):
+            rsps.get(URL, status=429)
+        with pytest.raises(RateLimitedError):
+            c.get_json("thing")
+    assert len(c.waits) == 3
+
+
+def test_jitter_spreads_the_waits_of_throttled_clients():
+    waits = {jittered(8.0) for _ in range(50)}
+    assert len(waits) > 1 and all(4.0 <= w <= 8.0 for w in waits)
 
 
 def test_429_with_a_long_wait_fails_as_rate_limited():
