@@ -80,6 +80,11 @@ REASONS: Mapping[str, tuple[str, str]] = frozen_map(
             "technical problems, the student contacted the teacher in time — no \"n\", "
             "the work is caught up as agreed",
         ),
+        "tech_problem_agreed": (
+            "tehniskas problēmas, ar pedagogu panākta vienošanās par risinājumu — „n” netiek "
+            "likts",
+            "technical problems, a solution was agreed with the teacher — no \"n\"",
+        ),
         "tech_problem_late": (
             "tehniskas problēmas nav attaisnojums, ja pedagogs netiek laikus informēts",
             "technical problems are no excuse when the teacher is not told in time",
@@ -183,6 +188,11 @@ DETAILS: Mapping[str, tuple[str, str]] = frozen_map(
             "nokavētais jāapgūst pēc vienošanās",
             "technical problems, the teacher was told at {received} — no \"n\", "
             "the work is caught up as agreed",
+        ),
+        "tech_problem_agreed": (
+            "tehniskas problēmas, ar pedagogu panākta vienošanās par risinājumu — „n” netiek "
+            "likts",
+            "technical problems, a solution was agreed with the teacher — no \"n\"",
         ),
         "tech_problem_late": (
             "tehniskas problēmas, bet pedagogs informēts tikai {received} — tas nav attaisnojums",

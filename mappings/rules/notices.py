@@ -4,7 +4,9 @@ A student judged absent from the evidence is re-decided here by the notices that
 lesson's date. The rules are tried in order; the first that applies wins (the most favourable
 to the student first):
 
-1. technical problem, teacher contacted by the evaluation time — no mark (41 sync / 42 async);
+1. asynchronous: technical problem with an agreed solution (a catch-up, or an extended
+   deadline that did not move the due time) known at the run that judges — no mark (42);
+   technical problem, teacher contacted by the evaluation time — no mark (41 sync / 42 async);
 2. illness/other notice received before the lesson started — "n", excused (20, 28);
 3. extended deadline agreed, still nothing by it — "n", unexcused (base, 42);
 4. illness/other notice received after the lesson started — "n", unexcused (20);
@@ -24,6 +26,8 @@ from mappings.model import Agreement, Lesson, Notice, NoticeKind, Outcome, Verdi
 from mappings.rules.verdicts import Judgement, amend, iso
 
 EXCUSE_KINDS = frozenset({NoticeKind.ILLNESS, NoticeKind.OTHER})
+ASYNC_TECH_POINT = "42"
+"""The ``tech_point`` of an asynchronous lesson (point 42; synchronous lessons cite 41)."""
 
 
 def known_notices(notices: Iterable[Notice], now: dt.datetime) -> tuple[Notice, ...]:
@@ -119,6 +123,20 @@ def _base_and(*points: str) -> Callable[[NoticeCase], tuple[str, ...]]:
     return lambda case: (*case.base.points, *points)
 
 
+def _solution_agreed(notice: Notice, case: NoticeCase) -> bool:
+    """Asynchronous: a technical problem settled by an agreed solution known when judging.
+
+    An extended deadline that already moved the due time is judged by
+    :data:`extended_deadline_missed` instead.
+    """
+    return (
+        case.tech_point == ASYNC_TECH_POINT
+        and notice.kind is NoticeKind.TECH_PROBLEM
+        and notice.agreement is not None
+        and not (case.due_extended and is_extension(notice))
+    )
+
+
 def _contacted_in_time(notice: Notice, case: NoticeCase) -> bool:
     """A technical problem reported by the evaluation time, not already judged as an
     extended deadline."""
@@ -128,6 +146,18 @@ def _contacted_in_time(notice: Notice, case: NoticeCase) -> bool:
         and not (case.due_extended and is_extension(notice))
     )
 
+
+tech_problem_solution_agreed = NoticeRule(
+    "tech_problem_agreed", Outcome.ABSENT_EXCUSED, _solution_agreed,
+    points=lambda case: (ASYNC_TECH_POINT,), writes_mark=False)
+"""Point 42: asynchronous work, the student and teacher agreed a solution — no "n".
+
+Point 42 lists the solutions as equals ("tehnikuma tehnisko līdzekļu izmantošana, pielāgots
+uzdevums, pagarināts uzdevuma iesniegšanas termiņš u.c."): a ``tech_problem`` notice with
+``catch_up`` counts exactly like one with ``extended_deadline`` — whenever it is known at the run
+that judges the lesson, not only by the evaluation time. Synchronous lessons keep point 41's
+"nekavējoties" (:data:`tech_problem_contacted`).
+"""
 
 tech_problem_contacted = NoticeRule(
     "tech_problem_contacted", Outcome.ABSENT_EXCUSED, _contacted_in_time,
@@ -165,6 +195,7 @@ tech_problem_not_contacted = NoticeRule(
 
 
 RULES: tuple[Rule, ...] = (
+    tech_problem_solution_agreed,
     tech_problem_contacted,
     told_before_start,
     extended_deadline_missed,

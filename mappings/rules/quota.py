@@ -5,8 +5,9 @@ journal, past and planned, 1 lesson = 1 hour. The share is remote hours / planne
 ``Subject.planned_hours``; a subject without planned hours for the group is not checked.
 Above ``quota_max_share`` the teacher and oversight get ``quota_exceeded``; from
 ``quota_warn_share`` on, ``quota_warning``. The alert names the lesson at which the running
-count (in date, number order) first reaches the threshold. Qualification practice is point
-8's business and is left out.
+count (in date, number order) first reaches the threshold. Point 7 limits modules and
+subjects (courses) only: class hours are held online by design (point 13) and qualification
+practice is point 8's business, so both are left out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mappings.model import Alert, AlertKind, Lesson, School
 from mappings.policy import Policy
 from mappings.rules.alerts import make_alert
 from mappings.rules.practice import is_practice
+from mappings.rules.sync import is_class_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,19 @@ class Tally:
         return len(self.remote) / self.planned
 
 
+def counts_for_quota(lesson: Lesson, school: School) -> bool:
+    """Points 7, 13: a remote lesson of a module or subject counts toward the 20 % quota.
+
+    Point 7 limits remote learning "moduļos, mācību priekšmetos (kursos)"; class hours are
+    held online by design (point 13, "Audzināšanas stundas notiek tiešsaistē") and remote
+    qualification practice is point 8's alert, so neither is counted.
+    """
+    return (lesson.mode.is_remote and not is_class_hour(lesson, school)
+            and not is_practice(lesson, school))
+
+
 def tallies(lessons: Iterable[Lesson], school: School) -> tuple[Tally, ...]:
-    """Point 7: remote lessons per group × subject with planned hours (practice excluded).
+    """Point 7: remote lessons per group × subject with planned hours (see counts_for_quota).
 
     Args:
         lessons: the school year's lessons in (date, number) order.
@@ -44,7 +57,7 @@ def tallies(lessons: Iterable[Lesson], school: School) -> tuple[Tally, ...]:
     """
     remote: dict[tuple[str, str], list[Lesson]] = {}
     for lesson in lessons:
-        if lesson.mode.is_remote and not is_practice(lesson, school):
+        if counts_for_quota(lesson, school):
             remote.setdefault((lesson.group_id, lesson.subject_id), []).append(lesson)
     result = []
     for (group_id, subject_id), counted in sorted(remote.items()):

@@ -71,6 +71,9 @@ SYNC = [
     pytest.param([notice("s1", ILL, at("07:40"), nid="N1"),
                   notice("s1", TECH, at("10:30"), nid="N2")], EXCUSED, "notice_before_start",
                  ("20", "28", "30"), ("n", True), id="p20-timely-notice-beats-late-tech"),
+    pytest.param([notice("s1", TECH, at("10:16"), agreement=Agreement.CATCH_UP)], UNEXCUSED,
+                 "tech_problem_late", ("30", "39", "43"), ("n", False),
+                 id="p41-sync-catch-up-after-evaluation-is-not-at-once"),
     pytest.param([notice("s1", TECH, at("09:20"), agreement=Agreement.EXTENDED_DEADLINE,
                          new_due=at("17:00", "2026-12-01"))], EXCUSED, "tech_problem_contacted",
                  ("41",), None, id="p41-extension-on-a-sync-lesson-is-contact"),
@@ -144,6 +147,16 @@ ASYNC = [
                   "s1_records": [record(at("17:01", "2026-12-02"), "s1")]},
                  UNEXCUSED, "extended_due_missed", ("31", "42"), ("n", False),
                  id="p42-record-after-extended-deadline-does-not-count"),
+    pytest.param([notice("s1", TECH, at("01:30", "2026-12-01"), agreement=Agreement.CATCH_UP)],
+                 {}, EXCUSED, "tech_problem_agreed", ("42",), None,
+                 id="p42-catch-up-known-when-judged-equals-an-extension"),
+    pytest.param([notice("s1", TECH, at("01:30", "2026-12-01"),
+                         agreement=Agreement.EXTENDED_DEADLINE)],
+                 {}, EXCUSED, "tech_problem_agreed", ("42",), None,
+                 id="p42-extension-without-new-due-is-an-agreed-solution"),
+    pytest.param([notice("s1", TECH, at("11:00", "2026-12-01"), agreement=Agreement.CATCH_UP)],
+                 {}, UNEXCUSED, "no_activity", ("31",), ("n", False),
+                 id="p42-catch-up-not-yet-known-at-the-judging-run"),
 ]
 
 

@@ -110,3 +110,9 @@ def test_p7_thresholds_are_policy():
     policy = DEFAULT_POLICY.with_overrides({"quota_warn_share": 0.08, "quota_max_share": 0.1})
     [alert] = check_quota(series(3), school(), policy, NOW)
     assert (alert.kind, alert.lesson_id) == (AlertKind.QUOTA_EXCEEDED, "Q02")
+
+
+def test_p7_p13_class_hours_are_outside_the_quota():
+    """Point 7 limits modules and subjects; class hours are held online (point 13)."""
+    lessons = series(12, subject="ch", mode=LessonMode.REMOTE_SYNC)  # 12/36 = 33 %
+    assert check_quota(lessons, school(), DEFAULT_POLICY, NOW) == ()
