@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mappings.calendar import SchoolCalendar
-from mappings.identity import MatchResult, match_participants
+from mappings.identity import MatchResult, RosterIndex, match_participants
 from mappings.model import (
     ActivityEvidence,
     Alert,
     AlertKind,
+    EvidenceGap,
     Lesson,
     LessonMode,
     LessonResult,
@@ -35,6 +36,15 @@ from mappings.policy import Policy
 from mappings.presence import connected_seconds
 from mappings.rules import asynchronous, sync
 from mappings.rules.alerts import make_alert
+from mappings.rules.evidence import (
+    INCOMPLETE,
+    HeldPart,
+    activity_gap,
+    held_part,
+    meeting_gap,
+    union,
+    visible_students,
+)
 from mappings.rules.manual import write_or_skip
 from mappings.rules.notices import extended_due, known_notices, rule_absence
 from mappings.rules.offline import offline_verdict, works_offline
@@ -54,6 +64,10 @@ NO_EVIDENCE = "no_evidence"
 """``evidence_missing`` cause: a link exists but the jobs had no evidence for it."""
 NOT_FOUND = "not_found"
 """``evidence_missing`` cause: the platform has no data for the linked meeting/activity."""
+INVALID_LINK = EvidenceGap.INVALID_LINK.value
+"""``evidence_missing`` cause: the link names no meeting/activity the platform knows."""
+
+MeetingInput = MeetingEvidence | Sequence[MeetingEvidence] | None
 
 # --------------------------------------------------------------------------- timing
 
@@ -116,21 +130,22 @@ def is_attendance_due(
 # --------------------------------------------------------------------------- attendance
 
 
-def in_lesson(participants: Sequence[Participant], lesson: Lesson) -> tuple[Participant, ...]:
+def in_lesson(participants: Sequence[Participant], lesson: Lesson,
+              held: HeldPart | None = None) -> tuple[Participant, ...]:
     """Point 30 ("time counted only inside the lesson"): people connected during it.
 
     A meeting link reused for another lesson (a personal meeting room, the same Meet code)
     brings that lesson's people into the instance list; they were never in this lesson and
     are neither matched nor reported as unknown here.
     """
-    return tuple(p for p in participants
-                 if connected_seconds(p.segments, lesson.start, lesson.end) > 0)
+    start, end = (held.start, held.end) if held else (lesson.start, lesson.end)
+    return tuple(p for p in participants if connected_seconds(p.segments, start, end) > 0)
 
 
 def evaluate_sync(
     lesson: Lesson,
     school: School,
-    evidence: MeetingEvidence | None,
+    evidence: MeetingInput,
     notices: Sequence[Notice],
     policy: Policy,
     now: dt.datetime,
@@ -138,20 +153,24 @@ def evaluate_sync(
     system_author: str,
     joint_roster: Sequence[Student] = (),
     aliases: Aliases = None,
+    closing: bool = False,
 ) -> LessonResult:
-    """Judge a synchronous lesson (points 30, 13, 15, 19, 20, 28, 39, 41, 43, 14.5).
+    """Judge a synchronous lesson (points 30, 13, 15, 16, 19, 20, 28, 39, 41, 43, 14.5).
 
     Args:
         lesson: the timetable lesson.
         school: the school (roster, teachers, subjects).
-        evidence: what the meeting platform reported, or None when no meeting could be
-            looked up (no usable link, or no connector for the platform).
+        evidence: what the meeting platforms reported, one per linked meeting (a single
+            evidence is accepted too), or None / empty when no meeting could be looked up
+            (no usable link, or no connector for the platform).
         notices: absence notices; those received after ``now`` are ignored.
         policy: the school's policy.
         now: the instant of judging.
         system_author: kartiba's journal account (its marks are its own, point 43).
         joint_roster: every student of the groups sharing the meeting (point 15).
         aliases: extra display names per student id for identity matching.
+        closing: the attendance window has closed: this is the last look, so incomplete
+            evidence becomes ``evidence_missing`` and the result is final.
 
     Returns:
         Verdicts for every student of the lesson's group, the marks to write, skips and alerts.
@@ -162,14 +181,22 @@ def evaluate_sync(
     evaluate_at = sync.sync_evaluation_time(lesson, policy)
     if now < evaluate_at:
         return _pending(lesson, roster, sync.BASE_POINT, evaluate_at)
-    if evidence is None or not evidence.found:
+    evidences = _meetings(evidence)
+    gap = meeting_gap(evidences)
+    if gap:
+        return _incomplete(lesson, roster, sync.BASE_POINT, gap,
+                           _gap_detail(evidences, gap), closing)
+    merged = union(evidences)
+    held = held_part(lesson.start, lesson.end, merged.sessions) if merged else None
+    if merged is None or held is None or held.empty:
         linked = bool(lesson_info(lesson, policy).meetings)
-        cause = _missing_cause(evidence is not None, linked)
-        return _no_evidence(lesson, roster, sync.BASE_POINT, cause == NO_LINK, cause)
+        cause = _missing_cause(bool(evidences), linked, evidences)
+        return _no_evidence(lesson, roster, sync.BASE_POINT, closing or cause == NO_LINK,
+                            cause)
     match_roster = sync.joint_match_roster(roster, joint_roster)
-    host = sync.meeting_host(lesson, school, evidence)
-    match = match_participants(in_lesson(evidence.participants, lesson), match_roster, host,
-                               policy, aliases)
+    host = sync.meeting_host(lesson, school, merged)
+    match = match_participants(in_lesson(merged.participants, lesson, held), match_roster,
+                               host, policy, aliases)
     context = _SyncContext(
         lesson=lesson,
         policy=policy,
@@ -177,11 +204,12 @@ def evaluate_sync(
         ambiguous=_candidate_counts(match),
         registered=(
             None
-            if evidence.chat is None
-            else sync.registered_in_chat(evidence.chat, lesson, match_roster, policy, aliases)
+            if merged.chat is None
+            else sync.registered_in_chat(merged.chat, lesson, match_roster, policy, aliases)
         ),
         notices=known_notices(notices, now),
         evaluate_at=evaluate_at,
+        held=held,
     )
     out = _Collector(lesson, system_author)
     for student in roster:
@@ -200,6 +228,7 @@ def evaluate_async(
     *,
     system_author: str,
     aliases: Aliases = None,
+    closing: bool = False,
 ) -> LessonResult:
     """Judge an asynchronous lesson (points 31, 35, 42, 20, 28, 39, 43, 14.5).
 
@@ -212,10 +241,13 @@ def evaluate_async(
         now: the instant of judging.
         system_author: kartiba's journal account.
         aliases: extra display names per student id for matching imported rows.
+        closing: the attendance window has closed: this is the last look, so students
+            whose record the platform could not show become ``evidence_missing``.
 
     Returns:
         Verdicts for every student of the lesson's group; students whose (extended) due time
-        has not passed yet are ``not_yet_due`` and the result is not final.
+        has not passed yet are ``not_yet_due`` and the result is not final. A student whose
+        record was not visible or not final gets no mark ("no wrong n").
     """
     if not _attendance_applies(lesson, school, policy):
         return LessonResult(lesson.id, final=True)
@@ -226,15 +258,29 @@ def evaluate_async(
     )
     if now < evaluate_at:
         return _pending(lesson, roster, asynchronous.BASE_POINT, evaluate_at)
-    found = [ev for ev in evidence or () if ev.found]
-    if not found:
-        cause = _missing_cause(bool(evidence), bool(info.activities))
-        return _no_evidence(lesson, roster, asynchronous.BASE_POINT, cause == NO_LINK, cause)
+    evidences = tuple(evidence or ())
+    gap = activity_gap(evidences)
+    found = [ev for ev in evidences if ev.found]
+    if not found and not gap:
+        cause = _missing_cause(bool(evidences), bool(info.activities), evidences)
+        return _no_evidence(lesson, roster, asynchronous.BASE_POINT,
+                            closing or cause == NO_LINK, cause)
     known = known_notices(notices, now)
     engaged = asynchronous.engagement(found, roster, policy, aliases)
+    visible = visible_students(found, RosterIndex(roster, aliases), policy)
     out = _Collector(lesson, system_author)
+    unseen: dict[str, str] = {}
     for student in roster:
-        out.add(_judge_async_student(lesson, student, info, policy, now, known, engaged))
+        judgement = _judge_async_student(lesson, student, info, policy, now, known, engaged)
+        why = gap or ("" if visible is None or student.id in visible
+                      else EvidenceGap.NOT_VISIBLE.value)
+        if why and _would_mark(judgement):
+            unseen[student.id] = why
+            judgement = Judgement(_unseen_verdict(lesson, student.id, why, closing))
+        out.add(judgement)
+    if unseen and closing:
+        out.alert(_missing_alert(asynchronous.BASE_POINT, lesson.id, next(iter(unseen.values())),
+                                 _gap_detail(evidences, gap), students=len(unseen)))
     return out.result()
 
 
@@ -338,16 +384,69 @@ def _no_evidence(
 ) -> LessonResult:
     """Points 30, 31: no meeting / activity data — no marks; the teacher is told."""
     verdicts = tuple(
-        not_evaluated(lesson, s.id, base_point, "evidence_missing") for s in roster
+        not_evaluated(lesson, s.id, base_point, "evidence_missing", {"cause": cause})
+        for s in roster
     )
-    alert = make_alert(
-        AlertKind.EVIDENCE_MISSING, lesson.id, points=(base_point,), detail={"cause": cause}
-    )
+    alert = _missing_alert(base_point, lesson.id, cause)
     return LessonResult(lesson.id, verdicts=verdicts, alerts=(alert,), final=final)
 
 
-def _missing_cause(looked_up: bool, linked: bool) -> str:
+def _incomplete(lesson: Lesson, roster: Iterable[Student], base_point: str, gap: str,
+                gap_detail: str, closing: bool) -> LessonResult:
+    """Points 30, 31, 43: the platform could not (yet) show everything — no marks.
+
+    Before the window closes the lesson stays open and is tried again; at the closing look
+    the teacher gets ``evidence_missing`` with the reason and the lesson is final.
+    """
+    verdicts = tuple(_unseen_verdict(lesson, s.id, gap, closing, base_point) for s in roster)
+    if not closing:
+        return LessonResult(lesson.id, verdicts=verdicts, final=False)
+    alert = _missing_alert(base_point, lesson.id, gap, gap_detail)
+    return LessonResult(lesson.id, verdicts=verdicts, alerts=(alert,), final=True)
+
+
+def _unseen_verdict(lesson: Lesson, student_id: str, gap: str, closing: bool,
+                    base_point: str = asynchronous.BASE_POINT) -> Verdict:
+    """No verdict that writes a mark: the student's record was not visible or not final."""
+    reason = "evidence_missing" if closing else INCOMPLETE
+    return not_evaluated(lesson, student_id, base_point, reason, {"cause": gap, "gap": gap})
+
+
+def _missing_alert(base_point: str, lesson_id: str, cause: str, gap_detail: str = "",
+                   students: int | None = None) -> Alert:
+    """``evidence_missing`` to the teacher, with the cause (and the technical detail)."""
+    detail: dict[str, object] = {"cause": cause}
+    if gap_detail:
+        detail["gap_detail"] = gap_detail
+    if students is not None:
+        detail["students"] = students
+    return make_alert(AlertKind.EVIDENCE_MISSING, lesson_id, points=(base_point,),
+                      detail=detail)
+
+
+def _meetings(evidence: MeetingInput) -> tuple[MeetingEvidence, ...]:
+    if evidence is None:
+        return ()
+    if isinstance(evidence, MeetingEvidence):
+        return (evidence,)
+    return tuple(evidence)
+
+
+def _gap_detail(evidences: Sequence[MeetingEvidence | ActivityEvidence], gap: str) -> str:
+    return next((ev.gap_detail for ev in evidences if ev.gap == gap and ev.gap_detail), "")
+
+
+def _would_mark(judgement: Judgement) -> bool:
+    """The judgement writes an "n" or decides an absence (ambiguous ones write nothing)."""
+    return judgement.writes_mark or judgement.verdict.outcome in (
+        Outcome.ABSENT_EXCUSED, Outcome.ABSENT_UNEXCUSED)
+
+
+def _missing_cause(looked_up: bool, linked: bool,
+                   evidences: Sequence[MeetingEvidence | ActivityEvidence] = ()) -> str:
     """Why there is no evidence: the platform had none, nothing was looked up, or no link."""
+    if any(ev.gap == EvidenceGap.INVALID_LINK for ev in evidences):
+        return INVALID_LINK
     if looked_up:
         return NOT_FOUND
     return NO_EVIDENCE if linked else NO_LINK
@@ -371,6 +470,7 @@ class _SyncContext:
     registered: frozenset[str] | None  # None = the meeting has no chat data
     notices: tuple[Notice, ...]
     evaluate_at: dt.datetime
+    held: HeldPart | None = None
 
 
 def _judge_sync_student(ctx: _SyncContext, student: Student) -> tuple[Judgement, Alert | None]:
@@ -383,7 +483,8 @@ def _judge_sync_student(ctx: _SyncContext, student: Student) -> tuple[Judgement,
         )
     if works_offline(student):
         return Judgement(offline_verdict(lesson, student)), None
-    presence = sync.presence_verdict(lesson, student.id, rows, ctx.policy)
+    held = (ctx.held.start, ctx.held.end) if ctx.held else None
+    presence = sync.presence_verdict(lesson, student.id, rows, ctx.policy, held)
     if presence.outcome is Outcome.PRESENT:
         unregistered = ctx.registered is not None and student.id not in ctx.registered
         alert = sync.chat_alert(lesson, student.id, ctx.policy) if unregistered else None
@@ -448,7 +549,8 @@ class _Collector:
             self.alerts.append(alert)
 
     def result(self) -> LessonResult:
-        final = all(v.outcome is not Outcome.NOT_YET_DUE for v in self.verdicts)
+        final = all(v.outcome is not Outcome.NOT_YET_DUE and v.reason != INCOMPLETE
+                    for v in self.verdicts)
         return LessonResult(
             self.lesson.id,
             verdicts=tuple(self.verdicts),

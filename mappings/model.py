@@ -60,6 +60,29 @@ class Outcome(StrEnum):
     NOT_EVALUATED = "not_evaluated"
 
 
+class EvidenceGap(StrEnum):
+    """Why a platform's evidence for a lesson is not (yet) complete ("no wrong n").
+
+    Incomplete evidence is never read as "no activity": no mark for the students it
+    concerns, the lesson is tried again while it is in the attendance window, and the
+    teacher gets ``evidence_missing`` with this reason when the window closes.
+    """
+
+    MEETING_RUNNING = "meeting_running"  # the lesson's own session has not ended
+    REPORT_NOT_READY = "report_not_ready"  # the platform has not produced the report yet
+    NO_ACCESS = "no_access"  # the account may not read it (403, rights missing)
+    NOT_VISIBLE = "not_visible"  # some students are not visible to the account
+    WARNINGS = "warnings"  # the answer carried warnings
+    FETCH_FAILED = "fetch_failed"  # the upstream failed (after the client's retries)
+    INVALID_LINK = "invalid_link"  # the link names no meeting/activity (definitive)
+    ORGANIZER_UNREADABLE = "organizer_unreadable"  # organised by someone kartiba may not read
+
+
+def incomplete(gap: str) -> bool:
+    """True when ``gap`` makes evidence incomplete (an invalid link is definitive, not a gap)."""
+    return bool(gap) and gap != EvidenceGap.INVALID_LINK
+
+
 class Audience(StrEnum):
     """Who an alert goes to; the jobs resolve roles to e-mail addresses."""
 
@@ -298,6 +321,14 @@ class MeetingEvidence:
     host_email: str = ""
     host_name: str = ""
     instances: int = 0
+    sessions: tuple[Segment, ...] = ()  # start-end of each relevant session (held part)
+    gap: str = ""  # "" = complete; else an EvidenceGap value
+    gap_detail: str = ""  # short technical detail, ids only (e.g. the missing right)
+
+    @property
+    def complete(self) -> bool:
+        """The platform showed everything about this meeting (no gap)."""
+        return not incomplete(self.gap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,13 +345,35 @@ class ActivityRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityUser:
+    """A user the platform showed to kartiba's account for an activity (visibility)."""
+
+    email: str = ""
+    name: str = ""
+    student_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityEvidence:
-    """Evidence for one activity link; ``found`` False = the platform has no such activity."""
+    """Evidence for one activity link; ``found`` False = the platform has no such activity.
+
+    ``visible`` lists the users the platform showed for the activity; None means the
+    platform does not enumerate users (imports), so every student counts as visible. A
+    student with no activity who is not visible gets no mark.
+    """
 
     ref: ActivityRef
     found: bool = True
     records: tuple[ActivityRecord, ...] = ()
     due: dt.datetime | None = None  # the platform's own due date, where it has one
+    gap: str = ""  # "" = complete; else an EvidenceGap value
+    gap_detail: str = ""  # short technical detail, ids only
+    visible: tuple[ActivityUser, ...] | None = None
+
+    @property
+    def complete(self) -> bool:
+        """The platform showed everything about this activity (no gap)."""
+        return not incomplete(self.gap)
 
 
 # --------------------------------------------------------------------------- decisions

@@ -434,6 +434,11 @@ class StateStore:
         rows = self._rows("SELECT final FROM lessons WHERE lesson_id = ?", (lesson_id,))
         return bool(rows and rows[0]["final"])
 
+    def lesson_open(self, lesson_id: str) -> bool:
+        """Whether a lesson was judged (or tried) before and is not final yet."""
+        rows = self._rows("SELECT final FROM lessons WHERE lesson_id = ?", (lesson_id,))
+        return bool(rows) and not rows[0]["final"]
+
     def save_lesson_result(self, lesson_id: str, run_id: str, final: bool,
                            verdicts: Sequence[Verdict], evaluated_at: dt.datetime) -> None:
         """Replace a lesson's verdicts with the latest evaluation; a final lesson stays final.

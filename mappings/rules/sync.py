@@ -115,20 +115,29 @@ def removed_alert(lesson: Lesson, student_id: str) -> Alert:
 
 
 def presence_verdict(
-    lesson: Lesson, student_id: str, rows: Iterable[Participant], policy: Policy
+    lesson: Lesson,
+    student_id: str,
+    rows: Iterable[Participant],
+    policy: Policy,
+    held: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Verdict:
-    """Point 30: present when connected for at least ``min_presence_share`` of the lesson.
+    """Point 30: present when connected for at least ``min_presence_share`` of the held part.
+
+    The held part (``held``, default the whole lesson) runs from the lesson start, or the
+    meeting's start if later, to the lesson end, or the meeting's end if earlier: a teacher
+    who ends the meeting early does not make students "disconnect without reason".
 
     Reasons: ``connected`` (present), ``not_connected`` (no time inside the lesson),
     ``joined_late`` (first joined after the grace window and too little time), ``left_early``
     (too little time otherwise: disconnected without reason).
     """
+    start, end = held or (lesson.start, lesson.end)
     segments = merge_segments(s for row in rows for s in row.segments)
-    detail = presence_detail(lesson, segments, policy)
-    share = presence_share(segments, lesson.start, lesson.end)
+    detail = presence_detail(lesson, segments, policy, (start, end))
+    share = presence_share(segments, start, end)
     if share >= policy.min_presence_share:
         return verdict(lesson, student_id, Outcome.PRESENT, (BASE_POINT,), "connected", detail)
-    if connected_seconds(segments, lesson.start, lesson.end) <= 0:
+    if connected_seconds(segments, start, end) <= 0:
         reason = "not_connected"
     elif detail["late_join"]:
         reason = "joined_late"
@@ -138,20 +147,29 @@ def presence_verdict(
 
 
 def presence_detail(
-    lesson: Lesson, segments: Sequence[Segment], policy: Policy
+    lesson: Lesson,
+    segments: Sequence[Segment],
+    policy: Policy,
+    held: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> dict[str, object]:
-    """The numbers behind a presence verdict (minutes, share), no names."""
+    """The numbers behind a presence verdict (minutes, share of the held part), no names."""
+    start, end = held or (lesson.start, lesson.end)
     lesson_seconds = (lesson.end - lesson.start).total_seconds()
-    connected = connected_seconds(segments, lesson.start, lesson.end)
+    connected = connected_seconds(segments, start, end)
     joined = first_join(segments)
-    return {
+    detail: dict[str, object] = {
         "connected_minutes": round(connected / 60, 1),
         "lesson_minutes": round(lesson_seconds / 60, 1),
-        "share": round(presence_share(segments, lesson.start, lesson.end), 4),
+        "share": round(presence_share(segments, start, end), 4),
         "required_share": policy.min_presence_share,
         "first_join": iso(joined),
         "late_join": joined is not None and joined > grace_end(lesson, policy),
     }
+    if (start, end) != (lesson.start, lesson.end):
+        detail["held_minutes"] = round((end - start).total_seconds() / 60, 1)
+        detail["held_start"] = iso(start)
+        detail["held_end"] = iso(end)
+    return detail
 
 
 def grace_end(lesson: Lesson, policy: Policy) -> dt.datetime:

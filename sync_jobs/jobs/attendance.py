@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from connectors.errors import KartibaError, NotReadyError
+from connectors.errors import KartibaError, NotReadyError, PermissionDeniedError
 from mappings.evaluate import (
     absence_alert,
     evaluate_async,
@@ -25,6 +25,7 @@ from mappings.evaluate import (
 from mappings.model import (
     ActivityEvidence,
     ActivityRef,
+    EvidenceGap,
     Lesson,
     LessonMode,
     LessonResult,
@@ -52,10 +53,15 @@ class _Due(NamedTuple):
 
 @dataclass(frozen=True)
 class Candidate:
-    """A remote lesson that can be judged now, with what its UZDOTS links to."""
+    """A remote lesson that can be judged now, with what its UZDOTS links to.
+
+    ``closing`` marks the last look at a lesson whose attendance window has closed: what
+    is still incomplete then becomes ``evidence_missing`` and the lesson is final.
+    """
 
     lesson: Lesson
     info: UzdotsInfo
+    closing: bool = False
 
     @property
     def synchronous(self) -> bool:
@@ -119,14 +125,13 @@ class AttendanceJob:
             if result is not None:
                 yield result
         for cand in asyn:
-            if activity.get(cand.lesson.id) is _FAILED:
-                ctx.counts["evidence_errors"] += 1
-                continue  # a platform failed: judge this lesson at the next run
+            got = activity.get(cand.lesson.id)
+            _count_gaps(ctx, cand.lesson.id, [ev.gap for ev in got or ()])
             yield evaluate_async(
-                cand.lesson, school, activity.get(cand.lesson.id), _lesson_notices(
+                cand.lesson, school, got, _lesson_notices(
                     by_student, cand.lesson, rosters), ctx.policy, ctx.now,
                 system_author=ctx.settings.eklase.service_account,
-                aliases=ctx.settings.identity.aliases)
+                aliases=ctx.settings.identity.aliases, closing=cand.closing)
 
     @staticmethod
     def read_notices(ctx: RunContext, first: dt.date, last: dt.date) -> list[Notice]:
@@ -153,10 +158,12 @@ class AttendanceJob:
 
     def candidates(self, ctx: RunContext, due: Sequence[_Due], school, by_student,
                    rosters: _Rosters) -> list[Candidate]:
-        """The due lessons still within the attendance window.
+        """The due lessons still within the attendance window, and those to close.
 
         The window runs from the latest evaluation time of the lesson: an agreed extended
-        deadline (point 42) keeps a lesson open until that student can be judged.
+        deadline (point 42) keeps a lesson open until that student can be judged. A lesson
+        whose window has closed while it was still open (its evidence never became complete)
+        gets one last, closing look: the teacher hears why nothing was marked.
         """
         oldest = ctx.now - dt.timedelta(days=ctx.policy.attendance_window_days)
         out = []
@@ -166,9 +173,10 @@ class AttendanceJob:
                                                     n.student_id, school=school)
                                     for n in notices if n.new_due is not None)])
             self._latest[lesson.id] = latest
-            if latest < oldest:
-                continue
-            out.append(Candidate(lesson, info))
+            if latest >= oldest:
+                out.append(Candidate(lesson, info))
+            elif ctx.store.lesson_open(lesson.id):
+                out.append(Candidate(lesson, info, closing=True))
         return out
 
     @staticmethod
@@ -190,27 +198,33 @@ class AttendanceJob:
             return evidence, activity.result()
 
     def fetch_meetings(self, ctx: RunContext, cands: Sequence[Candidate]
-                       ) -> dict[str, MeetingEvidence | Exception]:
-        """One fetch per (meeting, lesson window); joint lessons reuse the source's cache."""
-        school = ctx.school()
-        jobs: dict[str, tuple[MeetingRef, Lesson]] = {}
-        for cand in cands:
-            ref = _first_supported(cand.info.meetings, ctx)
-            if ref is not None:
-                jobs[cand.lesson.id] = (ref, cand.lesson)
+                       ) -> dict[str, list[MeetingEvidence]]:
+        """One fetch per (meeting, lesson window) for every linked meeting (points 16, 30).
 
-        def fetch(item: tuple[str, tuple[MeetingRef, Lesson]]):
-            lesson_id, (ref, lesson) = item
+        Joint lessons reuse the source's cache. A failed fetch becomes evidence with a gap,
+        so one lesson's failure never stops another's and is never read as "nobody came".
+        """
+        school = ctx.school()
+        jobs: list[tuple[str, MeetingRef, Lesson]] = []
+        for cand in cands:
+            for ref in _supported(cand.info.meetings, ctx):
+                jobs.append((cand.lesson.id, ref, cand.lesson))
+
+        def fetch(item: tuple[str, MeetingRef, Lesson]) -> tuple[str, MeetingEvidence]:
+            lesson_id, ref, lesson = item
             host = school.teachers.get(lesson.teacher_id)
             try:
                 return lesson_id, ctx.meetings[ref.platform].fetch(
                     ref, lesson.start, lesson.end, host)
             except (KartibaError, OSError) as exc:  # one lesson's failure: the rest goes on
-                return lesson_id, exc
+                return lesson_id, gap_evidence(ref, exc)
 
-        workers = max(1, min(ctx.settings.jobs.max_workers, len(jobs)))
+        out: dict[str, list[MeetingEvidence]] = defaultdict(list)
+        workers = max(1, min(ctx.settings.jobs.max_workers, len(jobs) or 1))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return dict(pool.map(fetch, sorted(jobs.items())))
+            for lesson_id, evidence in pool.map(fetch, jobs):
+                out[lesson_id].append(evidence)
+        return dict(out)
 
     def fetch_activities(self, ctx: RunContext, cands: Sequence[Candidate]
                          ) -> dict[str, list[ActivityEvidence] | None]:
@@ -221,23 +235,17 @@ class AttendanceJob:
                 if ref.platform in ctx.activities and ref not in refs[ref.platform]:
                     refs[ref.platform].append(ref)
         found: dict[ActivityRef, ActivityEvidence] = {}
-        failed: set[str] = set()
         for platform, platform_refs in sorted(refs.items()):
             try:
                 found.update(ctx.activities[platform].fetch(platform_refs, ctx.now))
-            except (KartibaError, OSError) as exc:
-                failed.add(platform)
+            except (KartibaError, OSError) as exc:  # judged as incomplete, tried again
                 log.warning("activity fetch failed system=%s refs=%d error=%s", platform,
                             len(platform_refs), getattr(exc, "message", type(exc).__name__))
+                found.update({ref: activity_gap_evidence(ref, exc) for ref in platform_refs})
         out: dict[str, list[ActivityEvidence] | None] = {}
         for cand in cands:
             usable = [r for r in cand.info.activities if r.platform in ctx.activities]
-            if any(r.platform in failed for r in usable):
-                out[cand.lesson.id] = _FAILED  # try again next run
-            elif not usable:
-                out[cand.lesson.id] = None
-            else:
-                out[cand.lesson.id] = [found[r] for r in usable if r in found]
+            out[cand.lesson.id] = [found[r] for r in usable if r in found] if usable else None
         return out
 
     # -- judging
@@ -245,20 +253,13 @@ class AttendanceJob:
     def judge_sync(self, ctx: RunContext, cand: Candidate, evidence, joint: _JointMeetings,
                    by_student, school, rosters: _Rosters) -> LessonResult | None:
         lesson = cand.lesson
-        got = evidence.get(lesson.id)
-        if isinstance(got, NotReadyError):
-            log.info("lesson=%s meeting not ready yet; later run", lesson.id)
-            return None
-        if isinstance(got, Exception):
-            log.warning("lesson=%s evidence fetch failed: %s", lesson.id,
-                        getattr(got, "message", type(got).__name__))
-            ctx.counts["evidence_errors"] += 1
-            return None
+        got = evidence.get(lesson.id, [])
+        _count_gaps(ctx, lesson.id, [ev.gap for ev in got])
         return evaluate_sync(
             lesson, school, got, _lesson_notices(by_student, lesson, rosters), ctx.policy,
             ctx.now, system_author=ctx.settings.eklase.service_account,
             joint_roster=joint.roster(cand, rosters),
-            aliases=ctx.settings.identity.aliases)
+            aliases=ctx.settings.identity.aliases, closing=cand.closing)
 
     def record(self, ctx: RunContext, result: LessonResult | None, counts: Counter[str]) -> None:
         if result is None:
@@ -292,11 +293,49 @@ class AttendanceJob:
         return latest + dt.timedelta(days=ctx.policy.attendance_window_days) <= ctx.now
 
 
-_FAILED: list[ActivityEvidence] = []  # identity marker: the platform failed, judge later
+def gap_of(exc: BaseException) -> str:
+    """The evidence gap an upstream failure stands for (never "no data")."""
+    if isinstance(exc, NotReadyError):
+        return getattr(exc, "gap", "") or EvidenceGap.REPORT_NOT_READY.value
+    if isinstance(exc, PermissionDeniedError):
+        return getattr(exc, "gap", "") or EvidenceGap.NO_ACCESS.value
+    return EvidenceGap.FETCH_FAILED.value
 
 
-def _first_supported(refs: Sequence[MeetingRef], ctx: RunContext) -> MeetingRef | None:
-    return next((r for r in refs if r.platform in ctx.meetings), None)
+def _gap_detail(exc: BaseException) -> str:
+    return str(getattr(exc, "message", "") or type(exc).__name__)[:200]
+
+
+def gap_evidence(ref: MeetingRef, exc: BaseException) -> MeetingEvidence:
+    """A meeting whose evidence could not be read: incomplete, with the reason."""
+    return MeetingEvidence(platform=ref.platform, key=ref.key, found=False, gap=gap_of(exc),
+                           gap_detail=_gap_detail(exc))
+
+
+def activity_gap_evidence(ref: ActivityRef, exc: BaseException) -> ActivityEvidence:
+    """An activity whose evidence could not be read: incomplete, with the reason."""
+    return ActivityEvidence(ref=ref, found=False, gap=gap_of(exc), gap_detail=_gap_detail(exc))
+
+
+def _count_gaps(ctx: RunContext, lesson_id: str, gaps: Sequence[str]) -> None:
+    """Count incomplete evidence: a failure is work left undone; not-ready is just later."""
+    for gap in {g for g in gaps if g and g != EvidenceGap.INVALID_LINK}:
+        if gap == EvidenceGap.FETCH_FAILED:
+            ctx.counts["evidence_errors"] += 1
+            log.warning("lesson=%s evidence fetch failed; judged at a later run", lesson_id)
+        else:
+            ctx.counts["evidence_incomplete"] += 1
+            log.info("lesson=%s evidence incomplete (%s); no marks, later run", lesson_id, gap)
+
+
+def _supported(refs: Sequence[MeetingRef], ctx: RunContext) -> list[MeetingRef]:
+    """Every linked meeting a connector exists for, each once (points 16, 30)."""
+    out: list[MeetingRef] = []
+    for ref in refs:
+        if ref.platform in ctx.meetings and all(
+                (r.platform, r.key) != (ref.platform, ref.key) for r in out):
+            out.append(ref)
+    return out
 
 
 def _notices_by_student(notices: Sequence[Notice]) -> dict[str, list[Notice]]:
