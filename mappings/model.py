@@ -169,6 +169,22 @@ class School:
         """Students of one group, ordered by id."""
         return tuple(s for _, s in sorted(self.students.items()) if s.group_id == group_id)
 
+    def student_label(self, student_id: str) -> str:
+        """The student's name as people read it; namesakes in one group are told apart.
+
+        Two students of one group with the same full name get the journal's student id
+        after the name (``"Jānis Bērziņš (ID s02)"``); an unknown id is shown as itself.
+        """
+        student = self.students.get(student_id)
+        if student is None:
+            return student_id
+        name = student.full_name
+        folded = name.casefold()
+        namesakes = sum(1 for other in self.students.values()
+                        if other.group_id == student.group_id
+                        and other.full_name.casefold() == folded)
+        return f"{name} (ID {student_id})" if namesakes > 1 else name
+
 
 # --------------------------------------------------------------------------- journal
 

@@ -38,6 +38,8 @@ def drain_outbox(ctx: RunContext) -> Counter[str]:
                     row.reason)
         counts[_write_one(ctx, mark, row.key, reason_text(row.reason, mark.points, lang))] += 1
     counts["worklist_messages"] += ctx.sink.flush()
+    # worklist mail that failed stays pending in the state store for the next run
+    counts["emails_failed"] += getattr(ctx.sink, "failed", 0)
     return counts
 
 

@@ -52,6 +52,7 @@ from mappings.model import (
     frozen_map,
 )
 from sync_jobs.migrations import MIGRATIONS
+from sync_jobs.state_facts import FactsMixin, LessonFact, QuotaTally  # noqa: F401 - re-exported
 
 log = logging.getLogger("kartiba.state")
 
@@ -187,7 +188,7 @@ def _no_personal_data(ids: Mapping[str, object]) -> dict[str, object]:
 # --------------------------------------------------------------------------- the store
 
 
-class StateStore:
+class StateStore(FactsMixin):
     """kartiba's persistent state in one SQLite file. Open with :meth:`open`.
 
     Args:

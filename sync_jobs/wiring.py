@@ -27,7 +27,9 @@ def sink(settings: Settings, ctx, mailer) -> JournalSink:
 
     return eklase.build_sink(
         settings.eklase, journal=ctx.journal, mailer_send=mailer.send if mailer else None,
-        school=ctx.school(), lessons=ctx.lessons, lang=settings.school.language)
+        school=ctx.school(), lessons=ctx.lessons, lang=settings.school.language,
+        sender=settings.smtp.sender, ledger=ctx.store, run_id=ctx.run_id,
+        now=lambda: ctx.now)
 
 
 def meeting_sources(settings: Settings, webhooks: WebhookLedger | None = None,

@@ -20,6 +20,7 @@ from connectors.eklase.client import EklaseClient
 from connectors.eklase.settings import EklaseSettings
 from connectors.eklase.sink import GatewaySink, MarksReader, WorklistSink
 from connectors.eklase.source import EklaseJournal
+from connectors.eklase.worklist import WorklistLedger
 from connectors.errors import ConfigError
 from mappings.model import Lesson, School
 
@@ -51,7 +52,8 @@ def build_sink(settings: EklaseSettings, *, journal: EklaseJournal | None = None
                mailer_send: Callable[[EmailMessage], None] | None = None,
                school: School | None = None, lessons: Mapping[str, Lesson] | None = None,
                now: Callable[[], dt.datetime] | None = None,
-               lang: str | None = None) -> JournalSink:
+               lang: str | None = None, sender: str | None = None,
+               ledger: WorklistLedger | None = None, run_id: str = "") -> JournalSink:
     """The journal sink of one run, per ``settings.mode``.
 
     Args:
@@ -64,6 +66,9 @@ def build_sink(settings: EklaseSettings, *, journal: EklaseJournal | None = None
             run); looked up before the lessons ``journal`` read.
         now: worklist mode: the run's clock (file names).
         lang: worklist mode: ``lv``/``en``; ``settings.worklist_lang`` by default.
+        sender: worklist mode: the From address.
+        ledger: worklist mode: where proposed marks wait until mailed (the state store).
+        run_id: worklist mode: the run, for the ledger.
 
     Raises:
         ConfigError: worklist mode without ``mailer_send``/``school``, or no gateway settings.
@@ -80,4 +85,5 @@ def build_sink(settings: EklaseSettings, *, journal: EklaseJournal | None = None
     reader = MarksReader(client, known)
     return WorklistSink(settings.worklist_dir, mailer_send, school.teachers, known, school,
                         lang or settings.worklist_lang, read_marks=reader.read, now=now,
-                        service_account=settings.service_account)
+                        service_account=settings.service_account, sender=sender,
+                        ledger=ledger, run_id=run_id)

@@ -6,8 +6,8 @@ never edited once released: a schema change is a new module appended to the tupl
 
 from __future__ import annotations
 
-from sync_jobs.migrations import v001_initial, v002_notices
+from sync_jobs.migrations import v001_initial, v002_notices, v003_worklist_facts
 
-MIGRATIONS: tuple[str, ...] = (v001_initial.SQL, v002_notices.SQL)
+MIGRATIONS: tuple[str, ...] = (v001_initial.SQL, v002_notices.SQL, v003_worklist_facts.SQL)
 
 __all__ = ["MIGRATIONS"]

@@ -185,7 +185,7 @@ def test_worklist_mode_reads_through_the_gateway_and_mails(sandbox, stats, tmp_p
     assert results == [WriteResult(WriteStatus.PROPOSED),
                        WriteResult(WriteStatus.REFUSED, "manual_mark")]
     assert sink.flush() == 1
-    assert sent[0]["To"] == "ilze.kalnina@school.lv"
+    assert sent[0]["To"].addresses[0].addr_spec == "ilze.kalnina@school.lv"
     assert sandbox.writes == []
 
 

@@ -69,13 +69,17 @@ class Outbox:
         self.fail_for = fail_for
 
     def __call__(self, message: EmailMessage) -> None:
-        if message["To"] == self.fail_for:
+        if _to(message) == self.fail_for:
             raise ConnectionError("smtp down")
         self.messages.append(message)
 
 
 def _sink(tmp_path, outbox, lang="lv", **kw) -> WorklistSink:
     return WorklistSink(tmp_path, outbox, TEACHERS, LESSONS, SCHOOL, lang, now=lambda: NOW, **kw)
+
+
+def _to(message: EmailMessage) -> str:
+    return message["To"].addresses[0].addr_spec
 
 
 def _attachments(message: EmailMessage) -> dict[str, bytes]:
@@ -136,36 +140,62 @@ def test_flush_mails_one_message_per_teacher(tmp_path):
     sink = _sink(tmp_path, outbox)
     _fill(sink)
     assert sink.flush() == 2
-    assert [m["To"] for m in outbox.messages] == ["ilze.kalnina@school.lv",
-                                                  "peteris.ozols@school.lv"]
+    assert [_to(m) for m in outbox.messages] == ["ilze.kalnina@school.lv",
+                                                 "peteris.ozols@school.lv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "worklist_20261130T180000_t1.csv", "worklist_20261130T180000_t1.xlsx",
         "worklist_20261130T180000_t2.csv", "worklist_20261130T180000_t2.xlsx"]
     assert sink.flush() == 0  # nothing pending any more
 
 
+def _fill_with_reasons(sink: WorklistSink) -> None:
+    for mark, comment in [
+        (Mark("L1", "s2", "n", False, ("30",), "not_connected"),
+         "nepieslēdzās tiešsaistes stundai — kārtības 30. p."),
+        (Mark("L1", "s1", "n", True, ("20", "28", "30"), "notice"), ""),
+        (Mark("L2", "s1", "n", False, ("31",), "no_activity"), ""),
+        (Mark("L3", "s3", "n", False, ("30", "39", "43"), "tech"), ""),
+    ]:
+        assert sink.write(mark, mark.key, comment).status is WriteStatus.PROPOSED
+
+
 def test_xlsx_cell_by_cell(tmp_path):
     outbox = Outbox()
     sink = _sink(tmp_path, outbox)
-    _fill(sink)
+    _fill_with_reasons(sink)
     sink.flush()
     sheet = load_workbook(tmp_path / "worklist_20261130T180000_t1.xlsx").active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows == [
-        ["Datums", "Stunda", "Grupa", "Priekšmets", "Audzēkņa ID", "Audzēknis", "Atzīme",
-         "Attaisnots", "Kārtības punkti", "Atslēga"],
-        [dt.datetime(2026, 11, 27), 1, "ET-22", "Elektrotehnika", "s1", "Jānis Bērziņš", "n",
-         "nē", "31", "L2:s1"],
-        [dt.datetime(2026, 11, 30), 2, "ET-22", "Elektrotehnika", "s1", "Jānis Bērziņš", "n",
-         "jā", "20, 28, 30", "L1:s1"],
-        [dt.datetime(2026, 11, 30), 2, "ET-22", "Elektrotehnika", "s2", "Anna Ozola", "n",
-         "nē", "30", "L1:s2"],
+        ["Datums", "Stunda", "Laiks", "Grupa", "Priekšmets", "Izglītojamais", "Izglītojamā ID",
+         "Atzīme", "Attaisnots", "Iemesls", "Kārtības punkti"],
+        [dt.datetime(2026, 11, 27), 1, "09:00–09:45", "ET-22", "Elektrotehnika",
+         "Jānis Bērziņš", "s1", "n", "nē", "no_activity", "kārtības 31. p."],
+        [dt.datetime(2026, 11, 30), 2, "10:00–10:45", "ET-22", "Elektrotehnika",
+         "Jānis Bērziņš", "s1", "n", "jā", "notice", "kārtības 20., 28., 30. p."],
+        [dt.datetime(2026, 11, 30), 2, "10:00–10:45", "ET-22", "Elektrotehnika", "Anna Ozola",
+         "s2", "n", "nē", "nepieslēdzās tiešsaistes stundai", "kārtības 30. p."],
     ]
     assert sheet["A2"].number_format == "DD.MM.YYYY"
     assert sheet["A1"].font.bold
     assert sheet.freeze_panes == "A2"
     assert _attachments(outbox.messages[0])["worklist_20261130T180000_t1.xlsx"] == (
         tmp_path / "worklist_20261130T180000_t1.xlsx").read_bytes()
+
+
+def test_xlsx_filter_and_print_settings(tmp_path):
+    """Autofilter over the table; landscape A4, one page wide, the header on every page."""
+    sink = _sink(tmp_path, Outbox())
+    _fill_with_reasons(sink)
+    sink.flush()
+    sheet = load_workbook(tmp_path / "worklist_20261130T180000_t1.xlsx").active
+    assert sheet.auto_filter.ref == "A1:K4"
+    assert sheet.page_setup.orientation == "landscape"
+    assert int(sheet.page_setup.paperSize) == 9  # A4
+    assert int(sheet.page_setup.fitToWidth) == 1 and int(sheet.page_setup.fitToHeight) == 0
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$1"
+    assert "Atslēga" not in [c.value for c in sheet[1]]  # no internal key column
 
 
 def test_csv_reads_back_with_bom(tmp_path):
@@ -177,10 +207,10 @@ def test_csv_reads_back_with_bom(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert rows == [
-        ["Datums", "Stunda", "Grupa", "Priekšmets", "Audzēkņa ID", "Audzēknis", "Atzīme",
-         "Attaisnots", "Kārtības punkti", "Atslēga"],
-        ["2026-11-30", "3", "TU-23", "Tūrisma ģeogrāfija", "s3", "Līga Kalna", "n", "nē",
-         "30, 39, 43", "L3:s3"],
+        ["Datums", "Stunda", "Laiks", "Grupa", "Priekšmets", "Izglītojamais", "Izglītojamā ID",
+         "Atzīme", "Attaisnots", "Iemesls", "Kārtības punkti"],
+        ["30.11.2026", "3", "11:00–11:45", "TU-23", "Tūrisma ģeogrāfija", "Līga Kalna", "s3",
+         "n", "nē", "tech", "kārtības 30., 39., 43. p."],
     ]
     attached = _attachments(outbox.messages[1])["worklist_20261130T180000_t2.csv"]
     assert attached == raw
@@ -192,18 +222,38 @@ def test_message_is_latvian_plain_and_html(tmp_path):
     _fill(sink)
     sink.flush()
     message = outbox.messages[0]
-    assert message["From"] == "kartiba@school.lv"
-    assert message["Subject"] == 'kartiba: 3 atzīmes "n" ievadīšanai e-klasē'
+    assert message["From"].addresses[0].addr_spec == "kartiba@school.lv"
+    assert message["From"].addresses[0].display_name == "kārtības automātika (kartiba)"
+    assert message["To"].addresses[0].display_name == "Ilze Kalniņa"
+    assert message["Subject"] == "3 atzīmes „n” ievadīšanai e-klasē"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].endswith("@school.lv>") and message["Date"]
     plain = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "Labdien, Ilze Kalniņa!" in plain
-    assert 'ievadīt e-klasē šīs 3 atzīmes "n"' in plain
-    assert "kartiba tās redzēs e-klases žurnālā" in plain
-    assert '30.11.2026, 2. stunda, ET-22, Elektrotehnika: Jānis Bērziņš — "n", attaisnots ' \
-           "(kārtības 20., 28., 30. p.)" in plain
-    assert "<td>Anna Ozola</td>" in html and "<b>3</b>" in html
+    assert "ievadīt e-klasē šīs 3 atzīmes „n”" in plain
+    assert "kārtības automātika tās redzēs e-klases žurnālā" in plain
+    assert ("30.11.2026, 2. stunda (10:00–10:45), ET-22, Elektrotehnika: Jānis Bērziņš — „n”, "
+            "attaisnots; notice (kārtības 20., 28., 30. p.)") in plain
+    assert '<html lang="lv">' in html and '<meta charset="utf-8">' in html
+    assert '<th scope="row">Anna Ozola</th>' in html and "<strong>3</strong>" in html
+    assert message.get_body(("html",)).get_content_charset() == "utf-8"
     assert sorted(_attachments(message)) == ["worklist_20261130T180000_t1.csv",
                                              "worklist_20261130T180000_t1.xlsx"]
+
+
+@pytest.mark.parametrize(("n", "subject"), [(1, "1 atzīme „n”"), (2, "2 atzīmes „n”"),
+                                            (11, "11 atzīmes „n”"), (21, "21 atzīme „n”")])
+def test_latvian_plural_in_subject(tmp_path, n, subject):
+    outbox = Outbox()
+    sink = _sink(tmp_path, outbox)
+    students = {f"x{i}": Student(f"x{i}", "g1", "Vārds", f"Uzvārds{i}") for i in range(n)}
+    sink.school = School(name="DTTT", teachers=TEACHERS, groups=SCHOOL.groups,
+                         students=students, subjects=SCHOOL.subjects)
+    for sid in students:
+        sink.write(Mark("L1", sid, "n", False, ("30",), "x"), f"L1:{sid}", "")
+    sink.flush()
+    assert outbox.messages[0]["Subject"].startswith(subject + " ievadīšanai")
 
 
 def test_english_worklist(tmp_path):
@@ -212,10 +262,10 @@ def test_english_worklist(tmp_path):
     _fill(sink)
     sink.flush()
     message = outbox.messages[1]
-    assert message["Subject"] == 'kartiba: 1 "n" marks to enter in e-klase'
+    assert message["Subject"] == '1 "n" mark to enter in e-klase'
     sheet = load_workbook(tmp_path / "worklist_20261130T180000_t2.xlsx").active
-    assert [c.value for c in sheet[1]][:3] == ["Date", "Lesson", "Group"]
-    assert sheet["H2"].value == "no"
+    assert [c.value for c in sheet[1]][:4] == ["Date", "Lesson", "Time", "Group"]
+    assert sheet["I2"].value == "no"
 
 
 def test_html_escapes_names(tmp_path):
@@ -228,7 +278,7 @@ def test_html_escapes_names(tmp_path):
     assert "&lt;b&gt;Ilze&lt;/b&gt;" in html and "<b>Ilze</b>" not in html
 
 
-def test_teacher_without_email_keeps_files_only(tmp_path, caplog):
+def test_teacher_without_email_keeps_files_and_marks_pending(tmp_path, caplog):
     outbox = Outbox()
     sink = _sink(tmp_path, outbox)
     sink.write(Mark("L4", "s3", "n", False, ("30",), "x"), "L4:s3", "")
@@ -236,18 +286,86 @@ def test_teacher_without_email_keeps_files_only(tmp_path, caplog):
     assert outbox.messages == []
     assert (tmp_path / "worklist_20261130T180000_t3.xlsx").exists()
     assert "t3" in caplog.text and "Bez Pasta" not in caplog.text
+    assert [e.key for e in sink.ledger.worklist_pending()] == ["L4:s3"]  # not lost
 
 
-def test_mailer_failure_keeps_that_teachers_marks_and_raises_after_the_others(tmp_path):
+@pytest.mark.parametrize("field", ["ilze@school.lv,attacker@evil.example",
+                                   "ilze@school.lv attacker@evil.example",
+                                   "Ilze <ilze@school.lv>", "", "ilze@school"])
+def test_unusable_address_goes_to_oversight_only(tmp_path, field):
+    teachers = {"t1": Teacher("t1", "Ilze Kalniņa", field)}
+    school = School(name="DTTT", teachers=teachers, groups=SCHOOL.groups,
+                    students=SCHOOL.students, subjects=SCHOOL.subjects,
+                    oversight=("vietnieks@school.lv",))
+    outbox = Outbox()
+    sink = WorklistSink(tmp_path, outbox, teachers, LESSONS, school, now=lambda: NOW)
+    sink.write(Mark("L1", "s1", "n", False, ("30",), "x"), "L1:s1", "")
+    assert sink.flush() == 1
+    assert [_to(m) for m in outbox.messages] == ["vietnieks@school.lv"]
+    plain = outbox.messages[0].get_body(("plain",)).get_content()
+    assert "Pedagoga Ilze Kalniņa (ID t1) e-pasta adrese e-klasē nav derīga" in plain
+
+
+def test_forged_display_name_stays_a_display_name(tmp_path):
+    teachers = {"t1": Teacher("t1", "x <attacker@evil.example> Liepiņš", "ilze@school.lv")}
+    outbox = Outbox()
+    sink = WorklistSink(tmp_path, outbox, teachers, LESSONS, SCHOOL, now=lambda: NOW)
+    sink.write(Mark("L1", "s1", "n", False, ("30",), "x"), "L1:s1", "")
+    sink.flush()
+    to = outbox.messages[0]["To"]
+    assert [a.addr_spec for a in to.addresses] == ["ilze@school.lv"]
+
+
+def test_formula_text_is_neutralised(tmp_path):
+    school = School(name="DTTT", teachers=TEACHERS,
+                    groups={"g1": Group("g1", "=1+2", "t2")},
+                    students={"s1": Student("s1", "g1", "=HYPERLINK(\"http://x\")", "@x")},
+                    subjects={"m1": Subject("m1", "-Elektro")})
+    sink = WorklistSink(tmp_path, Outbox(), TEACHERS, LESSONS, school, now=lambda: NOW)
+    sink.write(Mark("L1", "s1", "n", False, ("30",), "x"), "L1:s1", "")
+    sink.flush()
+    sheet = load_workbook(tmp_path / "worklist_20261130T180000_t1.xlsx").active
+    for ref in ("D2", "E2", "F2"):
+        assert sheet[ref].data_type == "s" and sheet[ref].quotePrefix
+    assert sheet["D2"].value == "=1+2"
+    raw = (tmp_path / "worklist_20261130T180000_t1.csv").read_bytes().decode("utf-8-sig")
+    assert ";'=1+2;'-Elektro;\"'=HYPERLINK" in raw
+
+
+def test_files_are_private(tmp_path):
+    folder = tmp_path / "wl"
+    sink = WorklistSink(folder, Outbox(), TEACHERS, LESSONS, SCHOOL, now=lambda: NOW)
+    sink.write(Mark("L1", "s1", "n", False, ("30",), "x"), "L1:s1", "")
+    sink.flush()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
+
+
+def test_namesakes_told_apart(tmp_path):
+    school = School(name="DTTT", teachers=TEACHERS, groups=SCHOOL.groups,
+                    students={"s1": Student("s1", "g1", "Jānis", "Bērziņš"),
+                              "s9": Student("s9", "g1", "Jānis", "Bērziņš")},
+                    subjects=SCHOOL.subjects)
+    outbox = Outbox()
+    sink = WorklistSink(tmp_path, outbox, TEACHERS, LESSONS, school, now=lambda: NOW)
+    for sid in ("s1", "s9"):
+        sink.write(Mark("L1", sid, "n", False, ("30",), "x"), f"L1:{sid}", "")
+    sink.flush()
+    plain = outbox.messages[0].get_body(("plain",)).get_content()
+    assert "Jānis Bērziņš (ID s1)" in plain and "Jānis Bērziņš (ID s9)" in plain
+
+
+def test_mailer_failure_keeps_that_teachers_marks_for_the_next_flush(tmp_path):
     outbox = Outbox(fail_for="ilze.kalnina@school.lv")
     sink = _sink(tmp_path, outbox)
     _fill(sink)
-    with pytest.raises(ConnectionError):
-        sink.flush()
-    assert [m["To"] for m in outbox.messages] == ["peteris.ozols@school.lv"]
+    assert sink.flush() == 1
+    assert sink.failed == 1
+    assert [_to(m) for m in outbox.messages] == ["peteris.ozols@school.lv"]
     outbox.fail_for = None
     assert sink.flush() == 1
-    assert outbox.messages[-1]["To"] == "ilze.kalnina@school.lv"
+    assert _to(outbox.messages[-1]) == "ilze.kalnina@school.lv"
+    assert sink.ledger.worklist_pending() == []
 
 
 def test_same_key_twice_is_one_row(tmp_path):
