@@ -98,6 +98,10 @@ REASONS: Mapping[str, tuple[str, str]] = frozen_map(
             "nav atrasti stundas dati platformā — atzīmes netiek liktas",
             "no lesson data found on the platform — no marks are written",
         ),
+        "evidence_incomplete": (
+            "platforma vēl nerāda pilnīgus datus — „n” netiek likts, pārbaudīs vēlreiz",
+            "the platform does not show complete data yet — no \"n\", checked again later",
+        ),
         "not_yet_due": ("vēl nav vērtējams", "not due for evaluation yet"),
         # skips (43)
         "manual_mark": (
@@ -203,6 +207,10 @@ DETAILS: Mapping[str, tuple[str, str]] = frozen_map(
             "nav stundas datu: {cause} — atzīmes netiek liktas",
             "no lesson data: {cause} — no marks are written",
         ),
+        "evidence_incomplete": (
+            "dati nav pilnīgi: {cause} — „n” netiek likts, pārbaudīs nākamajā reizē",
+            "incomplete data: {cause} — no \"n\", checked again at the next run",
+        ),
         "uzdots_missing": (
             "sadaļā „UZDOTS” nav ieraksta (termiņš {deadline})",
             "no entry in the UZDOTS section (deadline {deadline})",
@@ -255,6 +263,24 @@ _CAUSES: Mapping[str, tuple[str, str]] = frozen_map(
         "no_link": ("ierakstā „UZDOTS” nav derīgas saites", "the UZDOTS entry has no usable link"),
         "no_evidence": ("dati no platformas netika saņemti", "nothing came from the platform"),
         "not_found": ("platformā nav datu par šo stundu", "the platform has no data for it"),
+        "invalid_link": ("saite norāda uz neesošu sanāksmi vai uzdevumu",
+                         "the link names no existing meeting or activity"),
+        "meeting_running": ("tiešsaistes sanāksme vēl notiek", "the meeting is still running"),
+        "report_not_ready": ("platforma vēl nav sagatavojusi dalībnieku atskaiti",
+                             "the platform has not produced the attendance report yet"),
+        "no_access": ("kartiba kontam nav tiesību lasīt šos datus",
+                      "kartiba's account may not read this data"),
+        "organizer_unreadable": ("sanāksmi organizējis cits lietotājs, kura datus kartiba "
+                                 "nedrīkst lasīt",
+                                 "the meeting was organised by someone whose data kartiba "
+                                 "may not read"),
+        "not_visible": ("platforma kartiba kontam nerāda daļu izglītojamo (piem., nav "
+                        "kursā vai nav tiesību)",
+                        "the platform does not show some students to kartiba's account "
+                        "(e.g. not enrolled, or rights missing)"),
+        "warnings": ("platformas atbildē ir brīdinājumi (trūkst tiesību)",
+                     "the platform's answer carried warnings (rights missing)"),
+        "fetch_failed": ("platforma neatbildēja", "the platform did not answer"),
     }
 )
 

@@ -65,7 +65,7 @@ DONE_STATUSES: frozenset[str] = frozenset({"written", "already_present", "refuse
 SAFE_DETAIL_KEYS: frozenset[str] = frozenset({
     "reason", "base_reason", "cause", "platform", "missing", "due", "deadline", "created_at",
     "entered_at", "code", "kind", "state", "mode", "meeting_key", "mark_points",
-    "window_start", "window_end",
+    "window_start", "window_end", "gap", "gap_detail",
 })
 
 
