@@ -1,6 +1,12 @@
 """Scenario v1 loader: the whole small world a sandbox serves (see shared/scenario.md).
 
 Strict: unknown keys are errors naming their JSON path; JSON and YAML are accepted.
+
+The "Additions to v1" (a journal that changes while the school works) are read here too:
+students' ``other_groups``, a lesson's ``added_at``, ``changes``, ``uzdots.edits`` and
+``journal_edits``, and a notice's ``id`` and ``withdrawn_at``. The ``*_at`` helpers at the end
+tell what the journal shows at an instant; the sandbox servers use them, so every run sees the
+journal as it is at that run.
 """
 
 from __future__ import annotations
@@ -8,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +38,19 @@ def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("time must carry a UTC offset (ISO 8601 with offset)")
     return value
+
+
+def _aware_or_none(value: dt.datetime | None) -> dt.datetime | None:
+    return value if value is None else _aware(value)
+
+
+def _hhmm(value: str | None) -> str | None:
+    if value is not None and not _HHMM.match(value):
+        raise ValueError("expected Riga local time HH:MM")
+    return value
+
+
+Mode = Literal["in_person", "remote_sync", "remote_async"]
 
 
 class SchoolInfo(_Strict):
@@ -61,6 +82,7 @@ class StudentRow(_Strict):
     email: str = ""
     offline_mode: bool = False
     aliases: list[str] = []
+    other_groups: list[str] = []  # subgroups / other groups whose lessons the student attends
 
 
 class SubjectRow(_Strict):
@@ -70,10 +92,20 @@ class SubjectRow(_Strict):
     planned_hours: dict[str, int] = {}
 
 
+class UzdotsEditRow(_Strict):
+    """From ``at`` on the UZDOTS entry reads so (omitted keys keep their value)."""
+
+    at: dt.datetime
+    text: str | None = None
+    attachments: list[str] | None = None
+    _aware = field_validator("at")(_aware)
+
+
 class UzdotsRow(_Strict):
     text: str
     created_at: dt.datetime
     attachments: list[str] = []
+    edits: list[UzdotsEditRow] = []
     _aware = field_validator("created_at")(_aware)
 
 
@@ -91,6 +123,28 @@ class MarkRow(_Strict):
     _aware = field_validator("at")(_aware)
 
 
+class LessonChangeRow(_Strict):
+    """From ``at`` on the lesson reads with these values (omitted keys keep their value)."""
+
+    at: dt.datetime
+    mode: Mode | None = None
+    start: str | None = None
+    end: str | None = None
+    cancelled: bool | None = None
+    _aware = field_validator("at")(_aware)
+    _times = field_validator("start", "end")(_hhmm)
+
+
+class JournalEditRow(_Strict):
+    """A person sets (or, with ``code`` null, deletes) a student's mark in the lesson."""
+
+    student: str
+    by: str
+    at: dt.datetime
+    code: str | None
+    _aware = field_validator("at")(_aware)
+
+
 class LessonRow(_Strict):
     id: str
     group: str
@@ -100,17 +154,16 @@ class LessonRow(_Strict):
     number: int
     start: str
     end: str
-    mode: Literal["in_person", "remote_sync", "remote_async"]
+    mode: Mode
     uzdots: UzdotsRow | None = None
     topic: TopicRow | None = None
     marks: list[MarkRow] = []
+    added_at: dt.datetime | None = None  # in the journal from this instant on
+    changes: list[LessonChangeRow] = []
+    journal_edits: list[JournalEditRow] = []
 
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError("expected Riga local time HH:MM")
-        return value
+    _times = field_validator("start", "end")(_hhmm)
+    _added = field_validator("added_at")(_aware_or_none)
 
 
 class ZoomParticipantRow(_Strict):
@@ -252,6 +305,7 @@ class ExportSection(_Strict):
 
 
 class NoticeRow(_Strict):
+    id: str | None = None
     student: str
     kind: Literal["illness", "other", "tech_problem"]
     from_: dt.date = Field(alias="from")
@@ -259,7 +313,9 @@ class NoticeRow(_Strict):
     received_at: dt.datetime
     agreement: Literal["catch_up", "extended_deadline"] | None = None
     new_due: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None  # from this instant on the notice is cancelled
     _aware = field_validator("received_at")(_aware)
+    _withdrawn = field_validator("withdrawn_at")(_aware_or_none)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -331,6 +387,11 @@ def _reference_problems(sc: Scenario):
     for i, s in enumerate(sc.students):
         if s.group not in groups:
             yield f"students[{i}].group: unknown group {s.group!r}"
+        for j, other in enumerate(s.other_groups):
+            if other not in groups:
+                yield f"students[{i}].other_groups[{j}]: unknown group {other!r}"
+            elif other == s.group:
+                yield f"students[{i}].other_groups[{j}]: the student's home group"
     for i, subj in enumerate(sc.subjects):
         for gid in subj.planned_hours:
             if gid not in groups:
@@ -348,6 +409,8 @@ def _reference_problems(sc: Scenario):
         for j, mark in enumerate(lesson.marks):
             if mark.student not in students:
                 yield f"{where}.marks[{j}].student: unknown student {mark.student!r}"
+        yield from _lesson_change_problems(lesson, where)
+        yield from _journal_edit_problems(lesson, where, students, teachers)
     for i, m in enumerate(sc.zoom.meetings):
         if m.host not in teachers:
             yield f"zoom.meetings[{i}].host: unknown teacher {m.host!r}"
@@ -362,11 +425,47 @@ def _reference_problems(sc: Scenario):
         for i, row in enumerate(getattr(sc, section).rows):
             if row.student not in students:
                 yield f"{section}.rows[{i}].student: unknown student {row.student!r}"
+    yield from _duplicates("notice", [n.id for n in sc.notices if n.id is not None])
     for i, n in enumerate(sc.notices):
         if n.student not in students:
             yield f"notices[{i}].student: unknown student {n.student!r}"
         if n.to < n.from_:
             yield f"notices[{i}].to: before 'from'"
+        if n.withdrawn_at is not None and n.withdrawn_at < n.received_at:
+            yield f"notices[{i}].withdrawn_at: before received_at"
+
+
+def _in_order(instants: list[dt.datetime]) -> bool:
+    return all(a <= b for a, b in zip(instants, instants[1:], strict=False))
+
+
+def _lesson_change_problems(lesson: LessonRow, where: str):
+    """Changes in time order, each leaving the lesson ending after it starts; edits likewise."""
+    if not _in_order([c.at for c in lesson.changes]):
+        yield f"{where}.changes: must be in chronological order"
+    start, end = lesson.start, lesson.end
+    for j, change in enumerate(lesson.changes):
+        start, end = change.start or start, change.end or end
+        if end <= start:
+            yield f"{where}.changes[{j}]: lesson must end after it starts"
+        if lesson.added_at is not None and change.at < lesson.added_at:
+            yield f"{where}.changes[{j}].at: before the lesson's added_at"
+    if lesson.uzdots is not None:
+        edits = lesson.uzdots.edits
+        if not _in_order([e.at for e in edits]):
+            yield f"{where}.uzdots.edits: must be in chronological order"
+        for j, edit in enumerate(edits):
+            if edit.at < lesson.uzdots.created_at:
+                yield f"{where}.uzdots.edits[{j}].at: before the entry's created_at"
+
+
+def _journal_edit_problems(lesson: LessonRow, where: str, students: set[str],
+                           teachers: set[str]):
+    for j, edit in enumerate(lesson.journal_edits):
+        if edit.student not in students:
+            yield f"{where}.journal_edits[{j}].student: unknown student {edit.student!r}"
+        if edit.by not in teachers:
+            yield f"{where}.journal_edits[{j}].by: unknown teacher {edit.by!r}"
 
 
 def _path(loc: tuple) -> str:
@@ -408,3 +507,111 @@ def load_scenario(path: str | Path) -> Scenario:
         kind = "YAML" if path.suffix.lower() in {".yaml", ".yml"} else "JSON"
         raise ScenarioError(f"{path}: not valid {kind}: {exc}") from None
     return parse_scenario(data, str(path))
+
+
+# ------------------------------------------------------------------ the journal at an instant
+
+
+@dataclass(frozen=True, slots=True)
+class LessonAt:
+    """A lesson as the journal shows it at one instant (scenario "Additions to v1").
+
+    Attributes:
+        start: Riga local HH:MM.
+        end: Riga local HH:MM.
+        mode: in_person | remote_sync | remote_async.
+        cancelled: the lesson is cancelled.
+        modified_at: the ``at`` of the last change in effect, or None.
+    """
+
+    start: str
+    end: str
+    mode: str
+    cancelled: bool = False
+    modified_at: dt.datetime | None = None
+
+
+def lesson_at(row: LessonRow, now: dt.datetime) -> LessonAt | None:
+    """The lesson with every change up to ``now`` applied; None before its ``added_at``."""
+    if row.added_at is not None and row.added_at > now:
+        return None
+    state = LessonAt(row.start, row.end, row.mode)
+    for change in row.changes:
+        if change.at > now:
+            break
+        state = LessonAt(
+            start=change.start or state.start,
+            end=change.end or state.end,
+            mode=change.mode or state.mode,
+            cancelled=state.cancelled if change.cancelled is None else change.cancelled,
+            modified_at=change.at,
+        )
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class UzdotsAt:
+    """A UZDOTS entry as it reads at one instant; ``modified_at`` = the last edit in effect."""
+
+    text: str
+    attachments: tuple[str, ...]
+    created_at: dt.datetime
+    modified_at: dt.datetime | None = None
+
+
+def uzdots_at(row: UzdotsRow | None, now: dt.datetime) -> UzdotsAt | None:
+    """The entry with every edit up to ``now`` applied; None before it was created."""
+    if row is None or row.created_at > now:
+        return None
+    state = UzdotsAt(row.text, tuple(row.attachments), row.created_at)
+    for edit in row.edits:
+        if edit.at > now:
+            break
+        state = UzdotsAt(
+            text=state.text if edit.text is None else edit.text,
+            attachments=state.attachments if edit.attachments is None
+            else tuple(edit.attachments),
+            created_at=state.created_at,
+            modified_at=edit.at,
+        )
+    return state
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAt:
+    """One student's mark standing in a lesson (``code`` None in an event = deleted)."""
+
+    student: str
+    code: str | None
+    by: str
+    at: dt.datetime
+    excused: bool | None = None
+
+
+def marks_at(row: LessonRow, now: dt.datetime, written: Sequence[MarkAt] = ()) -> list[MarkAt]:
+    """The marks standing at ``now``: the scenario's marks, ``written`` (by the gateway
+    account) and the persons' ``journal_edits``, replayed in time order per student.
+
+    Returns:
+        One mark per student who has one, ordered by (at, student).
+    """
+    events = [MarkAt(m.student, m.code, m.by, m.at) for m in row.marks]
+    events += list(written)
+    events += [MarkAt(e.student, e.code, e.by, e.at) for e in row.journal_edits]
+    standing: dict[str, MarkAt] = {}
+    for event in sorted((e for e in events if e.at <= now), key=lambda e: e.at):
+        if event.code is None:
+            standing.pop(event.student, None)
+        else:
+            standing[event.student] = event
+    return sorted(standing.values(), key=lambda m: (m.at, m.student))
+
+
+def person_edits_at(row: LessonRow, now: dt.datetime) -> list[JournalEditRow]:
+    """The persons' mark edits of the lesson made by ``now``, oldest first."""
+    return sorted((e for e in row.journal_edits if e.at <= now), key=lambda e: (e.at, e.student))
+
+
+def in_group(student: StudentRow, group_id: str) -> bool:
+    """The student attends the group's lessons: their home group or one of ``other_groups``."""
+    return student.group == group_id or group_id in student.other_groups
