@@ -296,6 +296,9 @@ class HttpClient:
     ) -> requests.Response:
         """Send a request with retries; return the successful response or raise.
 
+        ``data`` may be a callable returning the body: it is called for every attempt (e.g.
+        a SOAP envelope whose WS-Security nonce must not be sent twice).
+
         Raises:
             AuthError, PermissionDeniedError, NotFoundError, RateLimitedError,
             TransientError, UpstreamError: per :data:`STATUS_ACTIONS`.
@@ -335,6 +338,8 @@ class HttpClient:
     def _once(self, method, path, limiter, authenticate, state, kwargs) -> requests.Response:
         url = self.url(path)
         kwargs = dict(kwargs)
+        if callable(kwargs.get("data")):  # a body built afresh for every attempt
+            kwargs["data"] = kwargs["data"]()
         headers = dict(kwargs.pop("headers", None) or {})
         if authenticate and self.auth is not None:
             self.auth.apply(headers)

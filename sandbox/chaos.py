@@ -79,8 +79,8 @@ DEFAULT_RATES: dict[str, float] = {
 #: ``451 4.3.0``, a temporary failure (kartiba leaves it pending and sends it next run).
 SMTP_KINDS = ("smtp_451",)
 #: Server-specific kinds (``fault_<kind>`` hooks): ``token_expired`` (Zoom, Graph, Meet),
-#: ``page_token_expired`` (Zoom, Graph, Meet), ``soap`` (e-klase: a ``soap:Server`` Fault on a
-#: read), ``ws_error`` (Moodle: ``dml_read_exception`` with HTTP 200).
+#: ``page_token_expired`` (Zoom, Graph, Meet), ``soap`` (e-klase: the transient UNAVAILABLE
+#: Fault, after authentication), ``ws_error`` (Moodle: ``dml_read_exception`` with HTTP 200).
 SERVER_KINDS = ("page_token_expired", "soap", "token_expired", "ws_error")
 #: Per-seed budgets of the kinds kartiba does not retry within a run (it fails the run, or
 #: the lesson's evidence, and the next run heals it) and of the slow ones.

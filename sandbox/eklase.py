@@ -1,4 +1,4 @@
-"""A stand-in of the e-klase journal gateway: SOAP 1.1 over loopback, contract v1.
+"""A stand-in of the e-klase journal gateway: SOAP 1.1 over loopback, contract v1.1.
 
 Written from the contract in ``sandbox/eklase_contract/`` (the sandbox's own copy of
 ``journal.wsdl``/``journal.xsd``) with the standard library and lxml, independently of the
@@ -6,8 +6,12 @@ client. It
 
 * serves the WSDL at ``GET /journal?wsdl`` (its address rewritten to this server) and the
   schema at ``GET /journal?xsd=journal.xsd``;
-* checks the WS-Security UsernameToken of every request (PasswordText or PasswordDigest with a
-  fresh nonce) and answers ``wsse:FailedAuthentication`` otherwise;
+* checks the WS-Security UsernameToken of every request (PasswordText or PasswordDigest): a
+  Nonce is accepted once within the freshness window (nonce memory), ``wsu:Created`` must be
+  UTC in ``Z`` form and within :data:`CLOCK_SKEW` of this server's clock, and a
+  ``wsu:Timestamp``, when sent, must not have expired. It answers
+  ``wsse:FailedAuthentication`` (``wsse:MessageExpired`` for a stale token,
+  ``wsse:InvalidSecurity`` for a malformed header) otherwise;
 * validates every request payload against the XSD and answers a ``soap:Client`` Fault with code
   ``INVALID_REQUEST`` when it does not validate;
 * serves ``world.scenario`` as it is at ``world.now``: UZDOTS entries, topics and marks appear
@@ -17,6 +21,16 @@ client. It
 
 GetLessons windows longer than 31 days are refused (``WINDOW_TOO_LONG``), as the contract
 allows a gateway to do.
+
+Test hooks (plain attributes, cleared by :meth:`EklaseSandbox.reset`): ``locked_lessons``
+(SetAttendanceMark answers ``refused``/``journal_locked`` for them), ``lesson_labels`` (a
+lessonType label per lesson id, e.g. one the client does not know), ``naive_times`` (lesson
+ids served with times that lack their UTC offset: a contract violation on purpose),
+``forced_faults`` (operation -> fault codes answered to its next calls, after
+authentication) and ``unqualified_fault_detail`` (fault detail children without a
+namespace, as some toolkits write them). The ``soap`` fault kind of
+:class:`sandbox.faults.FaultPlan` answers the transient ``UNAVAILABLE`` after the request
+authenticated, so a retried request must carry a fresh nonce.
 """
 
 from __future__ import annotations
@@ -45,19 +59,28 @@ PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
 
 SERVICE_PATH = "/journal"
-GATEWAY_VERSION = "sandbox-1.0"
+GATEWAY_VERSION = "sandbox-1.1"
+CONTRACT_VERSION = "1.1"
 MAX_WINDOW_DAYS = 31
-TOKEN_MAX_AGE = dt.timedelta(minutes=5)
+#: How far a token's wsu:Created may be from this server's clock, either way; nonces are
+#: remembered for twice that long, so a replay inside the window is always caught.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+TOKEN_MAX_AGE = CLOCK_SKEW
 LESSON_TYPES = {
     "in_person": "Klātienē",
     "remote_sync": "Attālināti tiešsaistē",
     "remote_async": "Attālināti patstāvīgi",
 }
 XML_TYPE = "text/xml; charset=utf-8"
-#: Operations that change nothing: the ones a transient ``soap:Server`` fault may hit.
-READ_OPERATIONS = frozenset({"GetServiceInfo", "GetTeachers", "GetRoster", "GetSubjects",
-                             "GetLessons", "GetNotices"})
 TRANSIENT_FAULT = "The journal database is temporarily unavailable; try again later"
+#: retryAfter of the UNAVAILABLE faults this sandbox answers, seconds.
+RETRY_AFTER_S = 1
+#: faultcode and faultstring of the codes ``forced_faults`` may name.
+FORCED = {
+    "UNAVAILABLE": ("soap:Server", TRANSIENT_FAULT),
+    "RATE_LIMITED": ("soap:Server", "Too many requests; try again later"),
+    "INTERNAL": ("soap:Server", "The gateway failed to carry out the request"),
+}
 
 
 
@@ -84,12 +107,13 @@ class SoapFault(Exception):
     """An error answered as a SOAP 1.1 Fault (HTTP 500)."""
 
     def __init__(self, code: str, text: str, object_id: str | None = None,
-                 faultcode: str = "soap:Client") -> None:
+                 faultcode: str = "soap:Client", retry_after: int | None = None) -> None:
         super().__init__(text)
         self.code = code
         self.text = text
         self.object_id = object_id
         self.faultcode = faultcode
+        self.retry_after = retry_after
 
 
 def _el(parent: etree._Element, name: str, text: Any = None) -> etree._Element:
@@ -119,7 +143,12 @@ class EklaseSandbox(LoopbackServer):
         self.calls: dict[str, int] = {}
         self._written: dict[tuple[str, str], dict] = {}  # (lesson, student) -> our mark
         self._keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (lesson, student)
-        self._nonces: set[str] = set()
+        self._nonces: dict[str, dt.datetime] = {}  # nonce -> when it may be forgotten
+        self.locked_lessons: set[str] = set()
+        self.lesson_labels: dict[str, str] = {}
+        self.naive_times: set[str] = set()
+        self.forced_faults: dict[str, list[str]] = {}
+        self.unqualified_fault_detail = False
         self._state = threading.Lock()
         self._schema_lock = threading.Lock()
         self._schema = etree.XMLSchema(etree.fromstring(_contract("journal.xsd"), _parser()))
@@ -141,6 +170,11 @@ class EklaseSandbox(LoopbackServer):
             self._written.clear()
             self._keys.clear()
             self._nonces.clear()
+            self.locked_lessons.clear()
+            self.lesson_labels.clear()
+            self.naive_times.clear()
+            self.forced_faults.clear()
+            self.unqualified_fault_detail = False
 
     @property
     def endpoint(self) -> str:
@@ -151,17 +185,20 @@ class EklaseSandbox(LoopbackServer):
     # Server-specific kinds of ``sandbox.faults.FaultPlan``: None = not applicable here.
 
     def fault_soap(self, request: Request) -> Response | None:
-        """A gateway failure on a read: a SOAP 1.1 Fault (HTTP 500) with faultcode
-        ``soap:Server`` and code ``INTERNAL``, the request not served. Writes are never hit."""
+        """A passing gateway failure: the transient fault UNAVAILABLE (``soap:Server``, with
+        ``retryAfter``), the request not carried out.
+
+        It is answered only after the request authenticated (its nonce is then used up), so
+        a client that sends the same envelope again is refused as a replay. A request that
+        does not authenticate gets no injected fault (the normal answer says why).
+        """
         if request.method != "POST" or request.raw_path != SERVICE_PATH:
             return None
         try:
-            name, _ = self._payload(self._parse(request.body))
+            self._admit(request)
         except SoapFault:
             return None
-        if name not in READ_OPERATIONS:
-            return None
-        return self._fault(SoapFault("INTERNAL", TRANSIENT_FAULT, faultcode="soap:Server"))
+        return self._fault(self._transient("UNAVAILABLE"))
 
     # -------------------------------------------------------------------- HTTP
 
@@ -177,10 +214,8 @@ class EklaseSandbox(LoopbackServer):
         if request.method != "POST":
             return Response(405, "method not allowed", headers={"Allow": "GET, POST"})
         try:
-            root = self._parse(request.body)
-            name, payload = self._payload(root)
-            self._check_action(request, name)
-            self._authenticate(root)
+            name, payload = self._admit(request)
+            self._forced_fault(name)
             self._validate(payload)
             with self._state:
                 self.calls[name] = self.calls.get(name, 0) + 1
@@ -188,6 +223,28 @@ class EklaseSandbox(LoopbackServer):
         except SoapFault as fault:
             return self._fault(fault)
         return Response(200, self._envelope(result), content_type=XML_TYPE)
+
+    def _admit(self, request: Request) -> tuple[str, etree._Element]:
+        """Parse, check SOAPAction and authenticate: the operation's name and payload."""
+        root = self._parse(request.body)
+        name, payload = self._payload(root)
+        self._check_action(request, name)
+        self._authenticate(root)
+        return name, payload
+
+    def _forced_fault(self, name: str) -> None:
+        """Answer the next fault code queued for this operation (test hook), if any."""
+        with self._state:
+            queue = self.forced_faults.get(name)
+            code = queue.pop(0) if queue else None
+        if code is not None:
+            raise self._transient(code)
+
+    @staticmethod
+    def _transient(code: str) -> SoapFault:
+        faultcode, text = FORCED[code]
+        retry = RETRY_AFTER_S if code != "INTERNAL" else None
+        return SoapFault(code, text, faultcode=faultcode, retry_after=retry)
 
     def _wsdl(self) -> bytes:
         doc = etree.fromstring(_contract("journal.wsdl"), _parser())
@@ -228,41 +285,92 @@ class EklaseSandbox(LoopbackServer):
             raise SoapFault("INVALID_REQUEST", f"SOAPAction does not match the body ({name})")
 
     def _authenticate(self, root: etree._Element) -> None:
-        token = root.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
+        security = root.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security")
+        token = security.find(f"{{{WSSE}}}UsernameToken") if security is not None else None
         if token is None:
             raise self._auth_fault("no WS-Security UsernameToken")
         username = token.findtext(f"{{{WSSE}}}Username") or ""
         password = token.find(f"{{{WSSE}}}Password")
         if password is None or not hmac.compare_digest(username, self.username):
             raise self._auth_fault("unknown user or no password")
+        self._check_timestamp(security)
+        nonce, created = self._fresh(token)
         if password.get("Type") == PASSWORD_DIGEST:
-            self._check_digest(token, password.text or "")
+            self._check_digest(nonce, created, password.text or "")
         elif not hmac.compare_digest((password.text or "").encode(), self.password.encode()):
             raise self._auth_fault("wrong password")
+        if nonce:
+            self._remember_nonce(nonce)
 
-    def _check_digest(self, token: etree._Element, digest: str) -> None:
-        nonce = token.findtext(f"{{{WSSE}}}Nonce") or ""
-        created = token.findtext(f"{{{WSU}}}Created") or ""
+    def _fresh(self, token: etree._Element) -> tuple[str, str]:
+        """Nonce and Created of a token; Created must be UTC ("Z") and within the skew."""
+        nonce = (token.findtext(f"{{{WSSE}}}Nonce") or "").strip()
+        created = (token.findtext(f"{{{WSU}}}Created") or "").strip()
+        if created:
+            self._check_instant(created, "Created")
+        return nonce, created
+
+    def _check_instant(self, text: str, what: str) -> dt.datetime:
+        if not text.endswith("Z"):
+            raise self._security_fault(f"{what} must be UTC in Z form")
         try:
-            when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+            when = dt.datetime.fromisoformat(text[:-1] + "+00:00")
+        except ValueError:
+            raise self._security_fault(f"{what} is not a date-time") from None
+        if abs(dt.datetime.now(dt.UTC) - when) > CLOCK_SKEW:
+            raise self._expired(f"{what} is outside the clock skew window")
+        return when
+
+    def _check_timestamp(self, security: etree._Element) -> None:
+        stamp = security.find(f"{{{WSU}}}Timestamp")
+        if stamp is None:
+            return
+        self._check_instant((stamp.findtext(f"{{{WSU}}}Created") or "").strip(), "Created")
+        expires = (stamp.findtext(f"{{{WSU}}}Expires") or "").strip()
+        if expires:
+            try:
+                until = dt.datetime.fromisoformat(expires.replace("Z", "+00:00"))
+            except ValueError:
+                raise self._security_fault("Expires is not a date-time") from None
+            if until.tzinfo is None or until < dt.datetime.now(dt.UTC) - CLOCK_SKEW:
+                raise self._expired("the Timestamp has expired")
+
+    def _check_digest(self, nonce: str, created: str, digest: str) -> None:
+        if not nonce or not created:
+            raise self._auth_fault("PasswordDigest needs a Nonce and Created")
+        try:
             raw_nonce = base64.b64decode(nonce, validate=True)
         except ValueError:
-            raise self._auth_fault("bad nonce or created") from None
-        if when.tzinfo is None or abs(dt.datetime.now(dt.UTC) - when) > TOKEN_MAX_AGE:
-            raise self._auth_fault("stale token")
+            raise self._auth_fault("bad nonce") from None
         expected = base64.b64encode(hashlib.sha1(  # noqa: S324 - WS-Security digest is SHA-1
             raw_nonce + created.encode() + self.password.encode()).digest()).decode()
         if not hmac.compare_digest(expected, digest.strip()):
             raise self._auth_fault("wrong password")
+
+    def _remember_nonce(self, nonce: str) -> None:
+        """Nonce memory: a nonce is accepted once while a token carrying it could be fresh."""
+        now = dt.datetime.now(dt.UTC)
         with self._state:
+            for old in [n for n, until in self._nonces.items() if until < now]:
+                del self._nonces[old]
             if nonce in self._nonces:
                 raise self._auth_fault("nonce used before")
-            self._nonces.add(nonce)
+            self._nonces[nonce] = now + 2 * CLOCK_SKEW
 
     @staticmethod
     def _auth_fault(why: str) -> SoapFault:
         return SoapFault("AUTH_FAILED", f"The security token could not be authenticated "
                          f"({why})", faultcode="wsse:FailedAuthentication")
+
+    @staticmethod
+    def _expired(why: str) -> SoapFault:
+        return SoapFault("AUTH_FAILED", f"The message has expired ({why})",
+                         faultcode="wsse:MessageExpired")
+
+    @staticmethod
+    def _security_fault(why: str) -> SoapFault:
+        return SoapFault("AUTH_FAILED", f"An error was discovered processing the "
+                         f"<wsse:Security> header ({why})", faultcode="wsse:InvalidSecurity")
 
     def _validate(self, payload: etree._Element) -> None:
         document = etree.ElementTree(etree.fromstring(etree.tostring(payload), _parser()))
@@ -278,18 +386,20 @@ class EklaseSandbox(LoopbackServer):
         etree.SubElement(env, f"{{{SOAP_ENV}}}Body").append(result)
         return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
-    @staticmethod
-    def _fault(fault: SoapFault) -> Response:
+    def _fault(self, fault: SoapFault) -> Response:
         env = etree.Element(f"{{{SOAP_ENV}}}Envelope",
                             nsmap={"soap": SOAP_ENV, "j": NS, "wsse": WSSE})
         node = etree.SubElement(etree.SubElement(env, f"{{{SOAP_ENV}}}Body"),
                                 f"{{{SOAP_ENV}}}Fault")
         etree.SubElement(node, "faultcode").text = fault.faultcode
         etree.SubElement(node, "faultstring").text = fault.text
-        detail = etree.SubElement(etree.SubElement(node, "detail"), f"{{{NS}}}JournalFault")
-        _el(detail, "code", fault.code)
-        if fault.object_id:
-            _el(detail, "objectId", fault.object_id)
+        ns = "" if self.unqualified_fault_detail else f"{{{NS}}}"
+        detail = etree.SubElement(etree.SubElement(node, "detail"), f"{ns}JournalFault")
+        fields = (("code", fault.code), ("objectId", fault.object_id),
+                  ("retryAfter", fault.retry_after))
+        for name, value in fields:
+            if value is not None and value != "":
+                etree.SubElement(detail, f"{ns}{name}").text = str(value)
         return Response(500, etree.tostring(env, xml_declaration=True, encoding="UTF-8"),
                         content_type=XML_TYPE)
 
@@ -321,6 +431,11 @@ class EklaseSandbox(LoopbackServer):
         _el(out, "schoolName", self.world.scenario.school.name)
         _el(out, "gatewayVersion", GATEWAY_VERSION)
         _el(out, "serverTime", _iso(self.world.now))
+        _el(out, "contractVersion", CONTRACT_VERSION)
+        _el(out, "accountId", self.username)
+        for label in LESSON_TYPES.values():
+            _el(out, "lessonTypeLabel", label)
+        _el(out, "maxWindowDays", MAX_WINDOW_DAYS)
         return out
 
     def _teachers(self, payload: etree._Element) -> etree._Element:
@@ -394,12 +509,12 @@ class EklaseSandbox(LoopbackServer):
         _el(lesson, "id", row.id)
         _el(lesson, "date", row.date.isoformat())
         _el(lesson, "number", row.number)
-        _el(lesson, "start", _iso(World.local(row.date, row.start)))
-        _el(lesson, "end", _iso(World.local(row.date, row.end)))
+        _el(lesson, "start", self._time(row.id, World.local(row.date, row.start)))
+        _el(lesson, "end", self._time(row.id, World.local(row.date, row.end)))
         _el(lesson, "groupId", row.group)
         _el(lesson, "subjectId", row.subject)
         _el(lesson, "teacherId", row.teacher)
-        _el(lesson, "lessonType", LESSON_TYPES[row.mode])
+        _el(lesson, "lessonType", self.lesson_labels.get(row.id, LESSON_TYPES[row.mode]))
         if row.topic is not None and row.topic.entered_at <= now:
             topic = _el(lesson, "topic")
             _el(topic, "text", row.topic.text)
@@ -423,6 +538,11 @@ class EklaseSandbox(LoopbackServer):
                 _el(mark, "excused", excused)
             _el(mark, "authorId", author)
             _el(mark, "enteredAt", _iso(at))
+
+    def _time(self, lesson_id: str, value: dt.datetime) -> str:
+        """A lesson time with its offset (without it for ``naive_times``: a test hook)."""
+        text = _iso(value)
+        return text[:19] if lesson_id in self.naive_times else text
 
     def _notices(self, payload: etree._Element) -> etree._Element:
         date_from, date_to = self._date(payload, "dateFrom"), self._date(payload, "dateTo")
@@ -492,6 +612,8 @@ class EklaseSandbox(LoopbackServer):
             return "refused", "manual_mark"
         if pair in self._written:
             return "already-present", None
+        if lesson.id in self.locked_lessons:
+            return "refused", "journal_locked"
         self._written[pair] = {"code": call["code"], "excused": call["excused"],
                                "at": call["at"], "key": call["key"]}
         self._keys[call["key"]] = pair

@@ -1,10 +1,15 @@
-"""The SOAP client of the e-klase journal gateway (contract v1, called with zeep).
+"""The SOAP client of the e-klase journal gateway (contract v1.1, called with zeep).
 
 The shipped WSDL/XSD are loaded from the package directory only: the transport refuses to
 fetch documents over the network. Every operation is posted through the shared
-:class:`connectors._http.HttpClient` (timeouts, TLS, retries on 5xx/resets with tenacity,
-call counting under upstream ``eklase``); a SOAP Fault (HTTP 500 with a Fault body) is not
-retried but handed to zeep, and mapped to the error hierarchy here.
+:class:`connectors._http.HttpClient` (timeouts, TLS, retries on 5xx without a Fault body,
+resets and cut-off answers, call counting under upstream ``eklase``), with a WS-Security
+header built afresh for every HTTP attempt (:mod:`connectors.eklase.auth`).
+
+A SOAP Fault (HTTP 500 with a Fault body) is never retried by the HTTP layer: zeep raises it
+and it is mapped to the error hierarchy here by its fault code. Only the transient codes
+UNAVAILABLE and RATE_LIMITED (CONTRACT.md) are sent again, after the fault's ``retryAfter``;
+every other fault ends the call at once.
 """
 
 from __future__ import annotations
@@ -34,13 +39,15 @@ from zeep.helpers import serialize_object
 from zeep.plugins import Plugin
 
 from connectors._http import CALLS, USER_AGENT, Action, CallStats, HttpClient, HttpSettings, scrub
-from connectors.eklase.auth import username_token
+from connectors.eklase.auth import SecurityHeader, security_header
 from connectors.eklase.settings import EklaseSettings
 from connectors.errors import (
     AuthError,
     ConfigError,
     NotFoundError,
     ProtocolError,
+    RateLimitedError,
+    TransientError,
     UpstreamError,
 )
 
@@ -52,8 +59,11 @@ WSDL_PATH = Path(__file__).with_name("journal.wsdl")
 BINDING = f"{{{NS}}}JournalBinding"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
-_AUTH_FAULTCODES = {"FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken"}
+_AUTH_FAULTCODES = {"FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken",
+                    "UnsupportedSecurityToken", "SecurityTokenUnavailable", "MessageExpired"}
 _NOT_FOUND_CODES = {"UNKNOWN_LESSON", "UNKNOWN_STUDENT", "UNKNOWN_GROUP"}
+#: The only fault codes worth sending the same request again (CONTRACT.md, "Faults").
+TRANSIENT_CODES = frozenset({"UNAVAILABLE", "RATE_LIMITED"})
 
 
 def _safe_parser() -> etree.XMLParser:
@@ -79,26 +89,16 @@ def is_soap_fault(body: bytes) -> bool:
     return _fault(body) is not None
 
 
-def is_transient_fault(fault: etree._Element) -> bool:
-    """A gateway failure (``soap:Server``, detail code INTERNAL or none): worth a retry.
-
-    Reads are idempotent and SetAttendanceMark carries an idempotency key, so retrying a
-    gateway-side failure can neither double nor lose a mark.
-    """
-    faultcode = (fault.findtext("faultcode") or "").strip().rpartition(":")[2]
-    codes = {(e.text or "").strip() for e in fault.iter() if etree.QName(e).localname == "code"}
-    return faultcode == "Server" and (not codes or codes <= {"INTERNAL"})
-
-
 def classify(response: requests.Response) -> Action | None:
-    """SOAP 1.1 answers a Fault with HTTP 500: a gateway failure is retried like a 5xx;
-    any other Fault goes to zeep, which maps it to the error hierarchy."""
-    if response.status_code != 500:
+    """SOAP 1.1 answers a Fault with HTTP 500: hand it to zeep, never retry it here.
+
+    Transient faults are retried per operation by :class:`EklaseClient` (with a fresh
+    security header and the fault's own ``retryAfter``); any other 5xx keeps the shared
+    client's table (retried).
+    """
+    if response.status_code != 500 or _fault(response.content) is None:
         return None
-    fault = _fault(response.content)
-    if fault is None:
-        return None
-    return Action.RETRY if is_transient_fault(fault) else Action.OK
+    return Action.OK
 
 
 class OfflineTransport(zeep.Transport):
@@ -109,11 +109,13 @@ class OfflineTransport(zeep.Transport):
         timeout: (connect, read) seconds for one SOAP operation.
     """
 
-    def __init__(self, http: HttpClient, timeout: tuple[float, float]) -> None:
+    def __init__(self, http: HttpClient, timeout: tuple[float, float],
+                 security: SecurityHeader) -> None:
         super().__init__(session=http.session, timeout=timeout[1], operation_timeout=timeout[1])
         http.session.headers["User-Agent"] = USER_AGENT  # zeep's constructor replaced ours
         self._http = http
         self._timeout = timeout
+        self._security = security
 
     def load(self, url: str) -> bytes:
         """Load a WSDL/XSD document from a local path; never from the network."""
@@ -126,12 +128,17 @@ class OfflineTransport(zeep.Transport):
     def post(self, address: str, message: bytes | str, headers: dict) -> requests.Response:
         """Post one SOAP envelope with the shared client's retries and counting.
 
+        Every HTTP attempt carries its own WS-Security header (new Nonce and Created): a
+        gateway that remembers nonces would refuse a retried envelope as a replay.
+
         Raises:
             ProtocolError: the answer is not well-formed XML (zeep itself reads answers in
                 lenient mode, see :class:`EklaseClient`).
         """
-        response = self._http.request("POST", address, data=message, headers=headers,
-                                      timeout=self._timeout)
+        envelope = message.encode("utf-8") if isinstance(message, str) else message
+        response = self._http.request("POST", address,
+                                      data=lambda: self._security.sign(envelope),
+                                      headers=headers, timeout=self._timeout)
         try:
             etree.fromstring(response.content, parser=_safe_parser())
         except etree.XMLSyntaxError as exc:
@@ -163,37 +170,86 @@ class ResponseCheck(Plugin):
 # --------------------------------------------------------------------------- faults
 
 
-def _detail_text(fault: Fault, name: str) -> str | None:
-    detail = fault.detail
-    if detail is None or not hasattr(detail, "find"):
+def _journal_fault(detail: Any) -> etree._Element | None:
+    """The JournalFault element of a fault's detail, qualified (``j:``) or not."""
+    if detail is None or not hasattr(detail, "iter"):
         return None
-    node = detail.find(f"{{{NS}}}JournalFault/{{{NS}}}{name}")
-    return node.text.strip() if node is not None and node.text else None
+    for element in detail.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element)
+        if name.localname == "JournalFault" and name.namespace in (NS, None):
+            return element
+    return None
 
 
-def fault_error(fault: Fault, operation: str) -> UpstreamError:
-    """Map a SOAP Fault of the gateway to the error hierarchy.
+def fault_fields(detail: Any) -> dict[str, str]:
+    """``code``, ``objectId`` and ``retryAfter`` of a fault detail (missing ones left out).
+
+    Children are read in the ``j`` namespace or in none (the way some toolkits write them).
+    """
+    found: dict[str, str] = {}
+    container = _journal_fault(detail)
+    for child in container if container is not None else ():
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child)
+        if name.namespace in (NS, None) and child.text and child.text.strip():
+            found.setdefault(name.localname, child.text.strip())
+    return found
+
+
+def _retry_after(fields: dict[str, str]) -> float | None:
+    try:
+        return max(0.0, float(fields["retryAfter"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def fault_error(fault: Fault, operation: str, *, note: str = "") -> UpstreamError:
+    """Map a SOAP Fault of the gateway to the error hierarchy, by its fault code.
 
     Authentication faults become :class:`AuthError`, unknown ids :class:`NotFoundError`,
-    everything else (invalid request, too long a window, gateway failure)
-    :class:`UpstreamError`. The fault string goes to ``detail`` only, scrubbed.
+    UNAVAILABLE :class:`TransientError`, RATE_LIMITED :class:`RateLimitedError` (with its
+    ``retry_after``), everything else (invalid request, too long a window, INTERNAL)
+    :class:`UpstreamError`. The message names the operation and the code; the fault string
+    goes to ``detail`` only, scrubbed; ``note`` is added in brackets (e.g. how many attempts).
     """
-    code = _detail_text(fault, "code")
-    object_id = _detail_text(fault, "objectId")
+    fields = fault_fields(fault.detail)
+    code = fields.get("code")
     faultcode = (fault.code or "").rpartition(":")[2]
-    what = code or faultcode or "fault"
-    message = f"eklase: {operation} answered a SOAP Fault {what}"
-    if object_id:
-        message += f" for id {object_id}"
+    message = f"eklase: {operation} answered a SOAP Fault {code or faultcode or 'fault'}"
+    if fields.get("objectId"):
+        message += f" for id {fields['objectId']}"
+    if note:
+        message += f" ({note})"
     detail = scrub(str(fault.message or ""))
     if code == "AUTH_FAILED" or faultcode in _AUTH_FAULTCODES:
-        return AuthError(message + " (check eklase.username / eklase.password)",
-                         upstream=UPSTREAM, status=500, detail=detail)
+        hint = ("check this machine's clock: the token was refused as stale"
+                if faultcode == "MessageExpired" else "check eklase.username / eklase.password")
+        return AuthError(f"{message} ({hint})", upstream=UPSTREAM, status=500, detail=detail)
     if code in _NOT_FOUND_CODES:
         return NotFoundError(message, upstream=UPSTREAM, status=500, detail=detail)
+    wait = _retry_after(fields)
+    if code == "RATE_LIMITED":
+        return RateLimitedError(message, retry_after=wait, upstream=UPSTREAM, status=500,
+                                detail=detail)
+    if code == "UNAVAILABLE":
+        return TransientError(message, upstream=UPSTREAM, status=500, detail=detail)
     if code == "WINDOW_TOO_LONG":
         message += " (lower eklase.chunk_days)"
     return UpstreamError(message, upstream=UPSTREAM, status=500, detail=detail)
+
+
+def transient_wait(fault: Fault) -> float | None:
+    """Seconds to wait before sending a request again that got a transient fault
+    (UNAVAILABLE / RATE_LIMITED: its ``retryAfter``, 0 when it gives none); None for
+    every other fault, which is final."""
+    fields = fault_fields(fault.detail)
+    if fields.get("code") not in TRANSIENT_CODES:
+        return None
+    wait = _retry_after(fields)
+    return 0.0 if wait is None else wait
 
 
 # --------------------------------------------------------------------------- client
@@ -207,6 +263,7 @@ class EklaseClient:
         wsdl: the contract to load (the shipped one by default).
         stats: where calls are counted (the process-wide :data:`CALLS` by default).
         sleep: how to wait between retries (tests pass a no-op).
+        clock: the wall clock of the WS-Security Created stamps (UTC; tests may skew it).
 
     zeep reads answers in lenient mode (``strict=False``): a record that lacks a required
     element comes through with ``None`` there, so the source's per-record models can report and
@@ -218,8 +275,10 @@ class EklaseClient:
     """
 
     def __init__(self, settings: EklaseSettings, *, wsdl: Path = WSDL_PATH,
-                 stats: CallStats = CALLS, sleep: Callable[[float], None] = time.sleep) -> None:
+                 stats: CallStats = CALLS, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
         self.settings = settings
+        self._sleep = sleep
         self.http = HttpClient(
             upstream=UPSTREAM,
             settings=HttpSettings(connect_timeout=settings.connect_timeout,
@@ -231,12 +290,13 @@ class EklaseClient:
             classify=classify,
         )
         transport = OfflineTransport(
-            self.http, (settings.connect_timeout, settings.operation_timeout))
+            self.http, (settings.connect_timeout, settings.operation_timeout),
+            security_header(settings, clock=clock))
         zeep_settings = zeep.Settings(strict=False, forbid_external=True, forbid_dtd=True,
                                       forbid_entities=True)
         try:
             self._zeep = zeep.Client(str(wsdl), transport=transport,
-                                     wsse=username_token(settings), settings=zeep_settings,
+                                     settings=zeep_settings,
                                      plugins=[ResponseCheck()])
         except ExternalReferenceForbidden as exc:
             raise ConfigError(f"eklase: the contract refers to a remote document "
@@ -302,11 +362,37 @@ class EklaseClient:
                             upstream=UPSTREAM)
 
     def _call(self, operation: str, **params: Any) -> Any:
+        """One operation; a transient fault sends it again (fresh security header) after
+        the fault's ``retryAfter``, up to ``max_attempts`` times in all."""
+        attempt = 1
+        while True:
+            try:
+                return self._call_once(operation, params)
+            except Fault as fault:
+                wait = transient_wait(fault)
+                note = self._final_note(wait, attempt)
+                if note is not None:
+                    raise fault_error(fault, operation, note=note) from None
+            log.info("eklase: %s answered a transient fault; attempt %d in %.1f s",
+                     operation, attempt + 1, wait)
+            self._sleep(wait)
+            attempt += 1
+
+    def _final_note(self, wait: float | None, attempt: int) -> str | None:
+        """None when a transient fault is worth another attempt now; else the note the
+        final error carries ("" for a fault that is not transient)."""
+        if wait is None:
+            return ""
+        if attempt >= self.settings.max_attempts:
+            return f"still after {attempt} attempts"
+        if wait > self.settings.max_retry_after:
+            return f"retry after {wait:.0f} s: left for the next run"
+        return None
+
+    def _call_once(self, operation: str, params: dict[str, Any]) -> Any:
         started = time.monotonic()
         try:
             result = getattr(self._service, operation)(**params)
-        except Fault as fault:
-            raise fault_error(fault, operation) from None
         except (TransportError, XMLSyntaxError, XMLParseError) as exc:
             raise ProtocolError(
                 f"eklase: {operation} answered something that is not the v1 contract",

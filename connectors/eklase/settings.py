@@ -30,17 +30,24 @@ class EklaseSettings(BaseModel):
         endpoint: the gateway address; overrides the placeholder address of the shipped WSDL.
         username: WS-Security UsernameToken user; the author of every mark written.
         password: its password (never logged).
-        use_digest: send PasswordDigest (nonce + created) instead of PasswordText.
+        use_digest: send PasswordDigest instead of PasswordText (a Nonce and Created go
+            with both, fresh for every HTTP attempt).
+        ws_timestamp: also send a ``wsu:Timestamp`` (Created, Expires = Created + 5 min), for
+            a gateway whose WS-Security policy requires one (CONTRACT.md).
         service_account: the author id the gateway shows on marks kartiba wrote; every other
             author is a person, whose marks are never touched.
-        lesson_types: e-klase lessonType label -> lesson mode. An unknown label is treated as
-            in-person, with a warning naming the lesson id.
+        lesson_types: e-klase lessonType label -> lesson mode. A lesson with a label not in
+            the table is not judged: it is reported as an error (lesson id and label) and the
+            run exits non-zero until the label is added here.
         operation_timeout: read timeout of one SOAP operation, seconds (zeep's
             ``operation_timeout``).
         connect_timeout: TCP/TLS connect timeout, seconds.
         read_timeout: default read timeout of the shared HTTP client, seconds.
         ca_bundle: extra CA bundle for a gateway with a private CA (verification stays on).
-        max_attempts: attempts per call on transient failures (5xx, resets, timeouts).
+        max_attempts: attempts per call on transient failures (5xx without a SOAP Fault,
+            resets, timeouts, and the transient faults UNAVAILABLE / RATE_LIMITED).
+        max_retry_after: the longest ``retryAfter`` of a transient fault waited for within a
+            call, seconds; a longer one fails the call (the next run tries again).
         chunk_days: long lesson/notice windows are read in chunks of this many days.
         worklist_dir: where the worklist sink keeps the files it mails.
         worklist_lang: language of worklist files and e-mails.
@@ -53,6 +60,7 @@ class EklaseSettings(BaseModel):
     username: str = ""
     password: SecretStr = SecretStr("")
     use_digest: bool = False
+    ws_timestamp: bool = False
     service_account: str = "kartiba"
     lesson_types: dict[str, LessonMode] = Field(
         default_factory=lambda: dict(DEFAULT_LESSON_TYPES))
@@ -61,6 +69,7 @@ class EklaseSettings(BaseModel):
     read_timeout: float = Field(30.0, gt=0)
     ca_bundle: str | None = None
     max_attempts: int = Field(5, ge=1, le=10)
+    max_retry_after: float = Field(60.0, ge=0)
     chunk_days: int = Field(7, ge=1, le=31)
     worklist_dir: str = "/var/lib/kartiba/worklists"
     worklist_lang: Literal["lv", "en"] = "lv"

@@ -319,13 +319,63 @@ def test_notice_fields_and_window(gw, world):
         pytest.param(text_token(password="wrong"), "wrong-password", id="wrong-password"),
         pytest.param(text_token(user="admin"), "wrong-user", id="wrong-user"),
         pytest.param(digest_token(password="wrong"), "wrong-digest", id="wrong-digest"),
-        pytest.param(digest_token(created=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)),
-                     "stale", id="stale-digest"),
     ],
 )
 def test_authentication_faults(gw, token, why):
     assert gw.fault("GetTeachers", token=token)[:2] == ("wsse:FailedAuthentication",
                                                         "AUTH_FAILED")
+
+
+@pytest.mark.parametrize(
+    ("shift", "accepted"),
+    [
+        pytest.param(dt.timedelta(minutes=-4), True, id="4-min-behind"),
+        pytest.param(dt.timedelta(minutes=4), True, id="4-min-ahead"),
+        pytest.param(dt.timedelta(minutes=-6), False, id="6-min-behind"),
+        pytest.param(dt.timedelta(minutes=6), False, id="6-min-ahead"),
+    ],
+)
+def test_clock_skew_window_is_five_minutes_either_way(gw, shift, accepted):
+    token = digest_token(created=dt.datetime.now(dt.UTC) + shift)
+    response = gw.post("GetTeachers", "<j:GetTeachers/>", token=token)
+    if accepted:
+        assert response.status_code == 200
+    else:
+        assert gw.fault_of(response)[:2] == ("wsse:MessageExpired", "AUTH_FAILED")
+
+
+def test_created_must_be_in_z_form(gw):
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    token = digest_token().replace(stamp, stamp[:-1] + "+00:00")
+    assert gw.fault("GetTeachers", token=token)[:2] == ("wsse:InvalidSecurity", "AUTH_FAILED")
+
+
+def test_password_text_nonce_is_remembered_too(gw):
+    nonce = base64.b64encode(os.urandom(16)).decode()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    token = text_token().replace("</wsse:UsernameToken>", f"<wsse:Nonce>{nonce}</wsse:Nonce>"
+                                 f"<wsu:Created>{stamp}</wsu:Created></wsse:UsernameToken>")
+    gw.call("GetTeachers", token=token)
+    assert gw.fault("GetTeachers", token=token)[:2] == ("wsse:FailedAuthentication",
+                                                        "AUTH_FAILED")
+
+
+@pytest.mark.parametrize(
+    ("expires", "accepted"),
+    [
+        pytest.param(dt.timedelta(minutes=5), True, id="valid"),
+        pytest.param(dt.timedelta(minutes=-10), False, id="expired"),
+    ],
+)
+def test_timestamp_is_checked_when_sent(gw, expires, accepted):
+    now = dt.datetime.now(dt.UTC)
+    stamp = (f"<wsu:Timestamp><wsu:Created>{now:%Y-%m-%dT%H:%M:%SZ}</wsu:Created>"
+             f"<wsu:Expires>{now + expires:%Y-%m-%dT%H:%M:%SZ}</wsu:Expires></wsu:Timestamp>")
+    response = gw.post("GetTeachers", "<j:GetTeachers/>", token=stamp + digest_token())
+    if accepted:
+        assert response.status_code == 200
+    else:
+        assert gw.fault_of(response)[0] == "wsse:MessageExpired"
 
 
 def test_password_digest_is_accepted_once_per_nonce(gw):
@@ -475,25 +525,93 @@ def test_calls_are_counted_per_operation(gw, sandbox):
 # --------------------------------------------------------------------------- fault hook
 
 
-@pytest.mark.parametrize(("operation", "inner", "hit"), [
-    pytest.param("GetTeachers", "<j:GetTeachers/>", True, id="read-teachers"),
+@pytest.mark.parametrize(("operation", "inner"), [
+    pytest.param("GetTeachers", "<j:GetTeachers/>", id="read-teachers"),
     pytest.param("GetLessons", "<j:GetLessons><j:dateFrom>2026-11-30</j:dateFrom>"
-                 "<j:dateTo>2026-11-30</j:dateTo></j:GetLessons>", True, id="read-lessons"),
-    pytest.param("SetAttendanceMark", None, False, id="write-never-hit"),
+                 "<j:dateTo>2026-11-30</j:dateTo></j:GetLessons>", id="read-lessons"),
+    pytest.param("SetAttendanceMark", None, id="write"),
 ])
-def test_soap_server_fault_on_reads(gw, sandbox, operation, inner, hit):
+def test_soap_fault_kind_is_transient_and_sits_after_authentication(gw, sandbox, operation,
+                                                                     inner):
+    """The injected fault is UNAVAILABLE (retryAfter 1), the request not carried out; the
+    nonce was used up, so the same envelope again is a replay, a fresh one is served."""
+    inner = inner or _mark_xml("L1", "s1", "L1:s1")
     sandbox.faults = FaultPlan(1, {"soap": 1.0}, max_faults=1)
     try:
-        if inner is None:
-            answer = gw.set_mark("L1", "s1", "L1:s1")
-            assert _status(answer) == ("created", None)
-        else:
-            faulted = gw.post(operation, inner)
-            assert gw.fault_of(faulted) == ("soap:Server", "INTERNAL", "")
-            fault = etree.fromstring(faulted.content).find(f".//{{{SOAP_ENV}}}Fault")
-            assert "temporarily" in fault.findtext("faultstring")
-            assert sandbox.calls.get(operation, 0) == 0  # the gateway did not serve it
-            assert gw.post(operation, inner).status_code == 200  # budget spent: served
-        assert sandbox.faults.snapshot() == ({"soap": 1} if hit else {})
+        token = digest_token()
+        faulted = gw.post(operation, inner, token=token)
+        assert gw.fault_of(faulted) == ("soap:Server", "UNAVAILABLE", "")
+        fault = etree.fromstring(faulted.content).find(f".//{{{SOAP_ENV}}}Fault")
+        assert fault.findtext("detail/j:JournalFault/j:retryAfter", namespaces=J) == "1"
+        assert sandbox.calls.get(operation, 0) == 0 and sandbox.writes == []
+        assert gw.fault(operation, inner, token=token)[1] == "AUTH_FAILED"  # replay
+        assert gw.post(operation, inner, token=digest_token()).status_code == 200
+        assert sandbox.faults.snapshot() == {"soap": 1}
     finally:
         sandbox.faults = None
+
+
+def test_unauthenticated_request_gets_no_injected_fault(gw, sandbox):
+    sandbox.faults = FaultPlan(1, {"soap": 1.0}, max_faults=1)
+    try:
+        assert gw.fault("GetTeachers", token=text_token(password="wrong"))[1] == "AUTH_FAILED"
+        assert sandbox.faults.snapshot() == {}
+    finally:
+        sandbox.faults = None
+
+
+@pytest.mark.parametrize("code", ["UNAVAILABLE", "RATE_LIMITED", "INTERNAL"])
+def test_forced_faults_answer_in_order_then_serve(gw, sandbox, code):
+    sandbox.forced_faults["GetTeachers"] = [code]
+    assert gw.fault("GetTeachers") == ("soap:Server", code, "")
+    gw.call("GetTeachers")
+    assert sandbox.calls == {"GetTeachers": 1}
+
+
+def test_fault_detail_may_be_written_without_namespace(gw, sandbox):
+    sandbox.unqualified_fault_detail = True
+    response = gw.post("GetLessons", "<j:GetLessons><j:dateFrom>2026-11-30</j:dateFrom>"
+                       "<j:dateTo>2026-11-30</j:dateTo><j:groupId>g9</j:groupId></j:GetLessons>")
+    fault = etree.fromstring(response.content).find(f".//{{{SOAP_ENV}}}Fault")
+    assert fault.findtext("detail/JournalFault/code") == "UNKNOWN_GROUP"
+    assert fault.findtext("detail/JournalFault/objectId") == "g9"
+
+
+# --------------------------------------------------------------------------- contract hooks
+
+
+def test_service_info_tells_contract_version_account_and_labels(gw):
+    body = gw.call("GetServiceInfo")
+    assert body.findtext("j:contractVersion", namespaces=J) == "1.1"
+    assert body.findtext("j:accountId", namespaces=J) == "kartiba"
+    assert [e.text for e in body.findall("j:lessonTypeLabel", J)] == [
+        "Klātienē", "Attālināti tiešsaistē", "Attālināti patstāvīgi"]
+    assert body.findtext("j:maxWindowDays", namespaces=J) == "31"
+    assert _schema().validate(etree.ElementTree(body)), _schema().error_log
+
+
+def test_locked_journal_refuses_with_journal_locked_until_unlocked(gw, sandbox):
+    sandbox.locked_lessons.add("L1")
+    assert _status(gw.set_mark("L1", "s1", "L1:s1")) == ("refused", "journal_locked")
+    assert _status(gw.set_mark("L1", "s3", "L1:s3")) == ("refused", "manual_mark")
+    sandbox.locked_lessons.clear()
+    assert _status(gw.set_mark("L1", "s1", "L1:s1")) == ("created", None)
+
+
+def test_lesson_label_and_naive_times_hooks(gw, sandbox):
+    sandbox.lesson_labels["L1"] = "Hibrīdā"
+    sandbox.naive_times.add("L1")
+    lesson = gw.lessons("2026-11-30", "2026-11-30")["L1"]
+    assert lesson.findtext("j:lessonType", namespaces=J) == "Hibrīdā"
+    assert lesson.findtext("j:start", namespaces=J) == "2026-11-30T09:00:00"
+    assert not _schema().validate(etree.ElementTree(lesson.getparent()))
+    sandbox.reset()
+    assert gw.lessons("2026-11-30", "2026-11-30")["L1"].findtext(
+        "j:start", namespaces=J).endswith("+02:00")
+
+
+def _mark_xml(lesson: str, student: str, key: str) -> str:
+    return (f"<j:SetAttendanceMark><j:lessonId>{lesson}</j:lessonId><j:studentId>{student}"
+            f"</j:studentId><j:code>n</j:code><j:excused>false</j:excused>"
+            f"<j:idempotencyKey>{key}</j:idempotencyKey><j:reasonPoints><j:point>30</j:point>"
+            "</j:reasonPoints><j:comment>kārtības 30. p.</j:comment></j:SetAttendanceMark>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -9,12 +10,14 @@ import requests
 from lxml import etree
 from pydantic import SecretStr
 
+from connectors.eklase.auth import WSU, password_digest
 from connectors.eklase.client import NS, EklaseClient, classify
 from connectors.errors import (
     AuthError,
     ConfigError,
     NotFoundError,
     ProtocolError,
+    RateLimitedError,
     TransientError,
     UpstreamError,
 )
@@ -31,10 +34,14 @@ from tests.connectors.eklase.conftest import (
 )
 
 
-def _security(call) -> etree._Element:
+def _header(call) -> etree._Element:
     body = call.request.body
     root = etree.fromstring(body if isinstance(body, bytes) else body.encode())
-    return root.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security/{{{WSSE}}}UsernameToken")
+    return root.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security")
+
+
+def _security(call) -> etree._Element:
+    return _header(call).find(f"{{{WSSE}}}UsernameToken")
 
 
 # --------------------------------------------------------------------------- operations
@@ -95,8 +102,8 @@ def test_lessons_sends_window_and_groups(client, rsps):
     assert texts(sent, "groupId") == ["g1"]
     first = lessons[0]
     assert first["teacherId"] == ["t1", "t2"]
-    assert first["uzdots"]["attachment"] == [{"name": "kriteriji.pdf"},
-                                            {"name": "uzdevums.docx"}]
+    assert [a["name"] for a in first["uzdots"]["attachment"]] == ["kriteriji.pdf",
+                                                                  "uzdevums.docx"]
     assert [m["authorId"] for m in first["mark"]] == ["t1", "kartiba"]
     assert lessons[1]["mark"] == []
 
@@ -114,7 +121,7 @@ def test_set_attendance_mark_sends_every_field(client, rsps):
     result = client.set_attendance_mark(
         lesson_id="L1", student_id="s1", code="n", excused=False, idempotency_key="L1:s1",
         points=("30", "43"), comment="kārtības 30., 43. p.")
-    assert result == {"status": "created", "reason": None}
+    assert (result["status"], result["reason"]) == ("created", None)
     sent = payload(rsps.calls[0])
     assert [(etree.QName(e).localname, e.text) for e in sent if len(e) == 0] == [
         ("lessonId", "L1"), ("studentId", "s1"), ("code", "n"), ("excused", "false"),
@@ -206,13 +213,89 @@ def test_client_fault_is_not_retried(client, rsps, stats):
     assert stats.snapshot()["calls"] == {"eklase": 1}
 
 
-def test_gateway_failure_fault_is_retried_then_transient(client, rsps, stats):
-    """soap:Server / INTERNAL: a passing gateway failure, retried like a 5xx (reads are
-    idempotent; a mark carries its idempotency key)."""
+def test_internal_fault_is_final_and_named(client, rsps, stats):
+    """soap:Server / INTERNAL is not one of the transient codes: one call, the code named."""
     answer(rsps, "GetLessons", "fault_internal.xml", status=500)
-    with pytest.raises(TransientError):
+    with pytest.raises(UpstreamError) as caught:
         client.lessons(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
-    assert stats.snapshot()["calls"] == {"eklase": client.http.settings.max_attempts}
+    assert type(caught.value) is UpstreamError
+    assert caught.value.message == "eklase: GetLessons answered a SOAP Fault INTERNAL"
+    assert stats.snapshot()["calls"] == {"eklase": 1}
+
+
+def test_unavailable_is_retried_after_its_retry_after_then_names_the_code(rsps, stats):
+    waits: list[float] = []
+    client = EklaseClient(make_settings(max_attempts=3), stats=stats, sleep=waits.append)
+    for _ in range(3):
+        answer(rsps, "GetLessons", "fault_unavailable.xml", status=500)
+    with pytest.raises(TransientError) as caught:
+        client.lessons(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
+    assert caught.value.message == ("eklase: GetLessons answered a SOAP Fault UNAVAILABLE "
+                                    "(still after 3 attempts)")
+    assert "HTTP 500" not in caught.value.message
+    assert waits == [30.0, 30.0]
+    assert stats.snapshot()["calls"] == {"eklase": 3}
+
+
+def test_unavailable_then_answer_succeeds(client, rsps):
+    answer(rsps, "GetTeachers", "fault_unavailable.xml", status=500)
+    answer(rsps, "GetTeachers", "teachers.xml")
+    assert len(client.teachers()) == 2
+
+
+def test_rate_limited_longer_than_allowed_is_not_waited_for(client, rsps, stats):
+    answer(rsps, "GetTeachers", "fault_rate_limited.xml", status=500)
+    with pytest.raises(RateLimitedError) as caught:
+        client.teachers()
+    assert caught.value.retry_after == 600
+    assert "RATE_LIMITED" in caught.value.message
+    assert "next run" in caught.value.message
+    assert stats.snapshot()["calls"] == {"eklase": 1}
+
+
+@pytest.mark.parametrize(
+    ("first", "status"),
+    [
+        pytest.param("fault_unavailable.xml", 500, id="transient-fault"),
+        pytest.param(b"busy", 503, id="http-503"),
+    ],
+)
+def test_every_attempt_carries_a_fresh_security_header(rsps, stats, first, status):
+    """Defect 2: a retry must not repeat the Nonce/Created of the attempt before."""
+    client = EklaseClient(make_settings(use_digest=True), stats=stats, sleep=lambda _s: None)
+    answer(rsps, "GetTeachers", first, status=status)
+    answer(rsps, "GetTeachers", "teachers.xml")
+    client.teachers()
+    tokens = [_security(call) for call in rsps.calls]
+    nonces = [t.findtext(f"{{{WSSE}}}Nonce") for t in tokens]
+    digests = [t.findtext(f"{{{WSSE}}}Password") for t in tokens]
+    assert len(set(nonces)) == 2
+    assert len(set(digests)) == 2
+
+
+def test_created_is_utc_in_z_form_and_the_digest_is_over_it(rsps, stats):
+    fixed = dt.datetime(2026, 11, 30, 18, 0, 7, 123000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    client = EklaseClient(make_settings(use_digest=True), stats=stats, clock=lambda: fixed)
+    answer(rsps, "GetServiceInfo", "service_info.xml")
+    client.service_info()
+    token = _security(rsps.calls[0])
+    created = token.findtext(f"{{{WSU}}}Created")
+    assert created == "2026-11-30T16:00:07Z"
+    nonce = base64.b64decode(token.findtext(f"{{{WSSE}}}Nonce"))
+    assert token.findtext(f"{{{WSSE}}}Password") == password_digest(nonce, created, PASSWORD)
+
+
+def test_timestamp_is_sent_only_when_asked(rsps, stats):
+    client = EklaseClient(make_settings(ws_timestamp=True), stats=stats)
+    answer(rsps, "GetServiceInfo", "service_info.xml")
+    answer(rsps, "GetServiceInfo", "service_info.xml")
+    client.service_info()
+    EklaseClient(make_settings(), stats=stats).service_info()
+    stamps = [_header(call).find(f"{{{WSU}}}Timestamp") for call in rsps.calls]
+    assert stamps[1] is None
+    created = dt.datetime.fromisoformat(stamps[0].findtext(f"{{{WSU}}}Created"))
+    expires = dt.datetime.fromisoformat(stamps[0].findtext(f"{{{WSU}}}Expires"))
+    assert expires - created == dt.timedelta(minutes=5)
 
 
 # --------------------------------------------------------------------------- faults
@@ -230,7 +313,11 @@ def test_gateway_failure_fault_is_retried_then_transient(client, rsps, stats):
                      id="unknown-student"),
         pytest.param("fault_window_too_long.xml", UpstreamError, "chunk_days",
                      id="window-too-long"),
-        pytest.param("fault_internal.xml", TransientError, "HTTP 500", id="server-retried"),
+        pytest.param("fault_internal.xml", UpstreamError, "SOAP Fault INTERNAL",
+                     id="server-final"),
+        pytest.param("fault_unqualified_detail.xml", NotFoundError,
+                     "UNKNOWN_LESSON for id L404", id="detail-without-namespace"),
+        pytest.param("fault_message_expired.xml", AuthError, "clock", id="message-expired"),
     ],
 )
 def test_faults_map_to_the_error_hierarchy(client, rsps, fixture, error, words):
@@ -290,7 +377,9 @@ def test_cut_off_xml_answer_is_retried_then_transient(client, rsps):
 @pytest.mark.parametrize(
     ("status", "body", "action"),
     [
-        pytest.param(500, fixture_bytes("fault_internal.xml"), "retry", id="server-fault-500"),
+        pytest.param(500, fixture_bytes("fault_internal.xml"), "ok", id="server-fault-500"),
+        pytest.param(500, fixture_bytes("fault_unavailable.xml"), "ok",
+                     id="transient-fault-500"),
         pytest.param(500, fixture_bytes("fault_invalid_request.xml"), "ok",
                      id="client-fault-500"),
         pytest.param(500, b"Internal Server Error", None, id="plain-500"),

@@ -51,8 +51,12 @@ def test_remote_schema_reference_is_refused(tmp_path):
     assert len(rsps.calls) == 0
 
 
+#: Answers kartiba copes with although they are not what the schema says.
+TOLERATED = ("violation", "unqualified", "message_expired")
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")
-                                        if "violation" not in p.name))
+                                        if not any(word in p.name for word in TOLERATED)))
 def test_response_fixtures_follow_the_schema(name):
     root = etree.parse(str(FIXTURES / name)).getroot()
     body = root.find(f"{{{SOAP_ENV}}}Body")[0]
