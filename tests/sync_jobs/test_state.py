@@ -109,9 +109,9 @@ def test_a_newer_schema_is_refused(db: Path) -> None:
 
 
 def test_a_failing_migration_leaves_the_file_untouched(db: Path, monkeypatch) -> None:
-    import sync_jobs.state as state
+    import sync_jobs.state.schema as schema
 
-    monkeypatch.setattr(state, "MIGRATIONS", (MIGRATIONS[0], "CREATE TABLE runs (x);"))
+    monkeypatch.setattr(schema, "MIGRATIONS", (MIGRATIONS[0], "CREATE TABLE runs (x);"))
     with pytest.raises(sqlite3.OperationalError):
         StateStore.open(db)
     conn = sqlite3.connect(db)

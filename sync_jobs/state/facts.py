@@ -1,8 +1,8 @@
 """State-store tables of schema v3: the worklist ledger, lesson facts and quota tallies.
 
-Mixed into :class:`sync_jobs.state.StateStore` (which provides ``_tx``, ``_rows`` and
-``_run_time``). Everything kept here is ids, times, codes and numbers: names are read from
-the journal when a message or report is rendered.
+Mixed into :class:`sync_jobs.state.StateStore` (a :class:`~sync_jobs.state._db.Database`
+mixin: ``_tx``, ``_rows`` and ``_run_time`` come from there). Everything kept here is ids,
+times, codes and numbers: names are read from the journal when a message or report is rendered.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from connectors.eklase.worklist import WorklistEntry
+from sync_jobs.state._db import Database
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -56,12 +56,8 @@ def _utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
 
 
-class FactsMixin:
+class FactsMixin(Database):
     """Worklist ledger, lesson facts and quota tallies of the state store."""
-
-    _tx: Any
-    _rows: Any
-    _run_time: Any
 
     # -- worklist ledger (connectors.eklase.worklist.WorklistLedger)
 
