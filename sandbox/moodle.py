@@ -20,6 +20,25 @@ scenario's ``moodle`` section as a Moodle would at ``world.now``:
   (instance ids 1, 2... in cmid order) in the scenario's first course, with no close date and
   no completion tracking; assignments track completion on submission (``completionsubmit``).
 
+What a real Moodle 4.5 answers (``shared/real-moodle.md``), and so this stand-in too:
+
+* ``mod_assign_get_submissions`` shows each user's LATEST attempt only; earlier attempts of a
+  reopened submission are in ``mod_assign_get_submission_status`` -> ``previousattempts``.
+  Submission rows of one attempt are its history: ``timecreated`` is the first row's time,
+  ``timemodified`` the latest (an assignment without a submit button keeps ``timecreated`` at
+  the first save while edits move ``timemodified``);
+* a team submission is a row with ``userid`` 0 and the team's ``groupid``; the members' own
+  rows say ``draft``;
+* a student unenrolled from the course (``moodle.enrolments``) is missing from every answer; a
+  suspended one still has their submission rows, and is listed by
+  ``core_enrol_get_enrolled_users`` only with ``moodle/course:viewsuspendedusers``;
+* rights: the service account holds ``moodle.capabilities`` of the scenario (or the
+  ``capabilities`` argument; default :data:`MANAGER_CAPABILITIES`). A missing right shows as
+  Moodle shows it: a ``warnings`` item (``warningcode`` "1", "No access rights in module
+  context") inside a normal answer, users or e-mails or ``groups`` left out of
+  ``core_enrol_get_enrolled_users``, or an exception (``nopermissions``...) where Moodle throws;
+* an unknown course-module id is ``invalidrecordunknown`` (HTTP 200).
+
 Every error is HTTP 200 with Moodle's JSON error shape; unexpected or malformed parameters
 are ``invalidparameter``, as Moodle's parameter validation makes them. ``stats()`` counts
 requests per function.
@@ -31,7 +50,7 @@ import datetime as dt
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -49,7 +68,16 @@ MODULE_TYPE_IDS = {"assign": 1, "quiz": 17}
 _ROLES = {"editingteacher": 3, "student": 5}
 _REQUIRED = object()
 
+#: Every right the service account may need; a manager role holds them all.
+MANAGER_CAPABILITIES: frozenset[str] = frozenset({
+    "webservice/rest:use", "moodle/course:view", "moodle/course:viewparticipants",
+    "moodle/user:viewdetails", "moodle/course:useremail", "moodle/site:accessallgroups",
+    "moodle/course:viewsuspendedusers", "mod/assign:view", "mod/assign:grade", "mod/quiz:view",
+    "mod/quiz:viewreports", "report/progress:view",
+})
 
+
+_Attempts = dict[int, list[tuple[int, Any]]]  # attempt number -> (row index, row), oldest first
 _LINKED_CMID = re.compile(r"/mod/\w+/view\.php\?id=(\d+)")
 
 
@@ -78,6 +106,24 @@ def read_error() -> WsFault:
 def missing_record(table: str) -> WsFault:
     return WsFault("dml_missing_record_exception", "invalidrecord",
                    f"Can't find data record in database table {table}.")
+
+
+def unknown_record() -> WsFault:
+    """What Moodle 4.5 answers for an unknown course-module id (measured)."""
+    return WsFault("dml_missing_record_exception", "invalidrecordunknown",
+                   "Can't find data record in database.")
+
+
+def no_permission(what: str) -> WsFault:
+    """A ``required_capability_exception``: the account lacks a capability Moodle requires."""
+    return WsFault("required_capability_exception", "nopermissions",
+                   f"Sorry, but you do not currently have permissions to do that ({what}).")
+
+
+def no_module_access(item: str, itemid: int) -> dict[str, Any]:
+    """The warning Moodle puts in a normal answer for a module the account may not read."""
+    return {"item": item, "itemid": itemid, "warningcode": "1",
+            "message": "No access rights in module context"}
 
 
 def _error_payload(fault: WsFault) -> dict[str, str]:
@@ -219,9 +265,11 @@ class MoodleSandbox(LoopbackServer):
     def __init__(self, world: World, token: str = "sandbox-moodle-token",
                  username: str = "kartiba", password: str = "sandbox-moodle-password",
                  service: str = "moodle_mobile_app", host: str = "127.0.0.1",
-                 port: int = 0, *, enrol: str = "all") -> None:
+                 port: int = 0, *, enrol: str = "all",
+                 capabilities: Iterable[str] | None = None) -> None:
         super().__init__(host, port)
         self.world = world
+        self._capabilities = None if capabilities is None else frozenset(capabilities)
         if enrol not in ("all", "linked"):
             raise ValueError("enrol must be 'all' or 'linked'")
         self.enrol = enrol
@@ -241,6 +289,8 @@ class MoodleSandbox(LoopbackServer):
                 {"courseids", "capabilities", "includenotenrolledcourses"}, self._assignments),
             "mod_assign_get_submissions": (
                 {"assignmentids", "status", "since", "before"}, self._submissions),
+            "mod_assign_get_submission_status": (
+                {"assignid", "userid", "groupid"}, self._submission_status),
             "mod_quiz_get_quizzes_by_courses": ({"courseids"}, self._quizzes),
             "mod_quiz_get_user_attempts": (
                 {"quizid", "userid", "status", "includepreviews"}, self._user_attempts),
@@ -260,6 +310,22 @@ class MoodleSandbox(LoopbackServer):
         cmids = sorted({a.cmid for a in self.world.scenario.moodle.quiz_attempts}
                        - {a.cmid for a in self.world.scenario.moodle.assignments})
         return {cmid: index + 1 for index, cmid in enumerate(cmids)}
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The service account's rights: the constructor's, else the scenario's, else all."""
+        if self._capabilities is not None:
+            return self._capabilities
+        listed = self.world.scenario.moodle.capabilities
+        return MANAGER_CAPABILITIES if listed is None else frozenset(listed)
+
+    def set_capabilities(self, capabilities: Iterable[str] | None) -> None:
+        """Change the service account's rights (None: back to the scenario's)."""
+        self._capabilities = None if capabilities is None else frozenset(capabilities)
+
+    def can(self, capability: str) -> bool:
+        """Whether the service account holds a capability."""
+        return capability in self.capabilities
 
     def stats(self) -> dict[str, int]:
         """Requests per web-service function (``login`` for ``/login/token.php``)."""
@@ -337,6 +403,9 @@ class MoodleSandbox(LoopbackServer):
             if token != self.token:
                 raise WsFault("core\\exception\\moodle_exception", "invalidtoken",
                               "Invalid token - token not found")
+            if not self.can("webservice/rest:use"):
+                raise WsFault("webservice_access_exception", "accessexception",
+                              "Access control exception")
             entry = self._functions.get(function) if isinstance(function, str) else None
             if entry is None:
                 raise missing_record("external_functions")
@@ -421,8 +490,10 @@ class MoodleSandbox(LoopbackServer):
             cm = self._cm(cmid, self._quiz_course(), "quiz", quizzes[cmid],
                           f"Quiz {quizzes[cmid]}", completion=0)
         else:
-            raise missing_record("course_modules")
-        return {"cm": cm, "warnings": []}
+            raise unknown_record()
+        self._require_course_access()
+        groupmode = 1 if self._separate(cm["course"]) else 0
+        return {"cm": {**cm, "groupmode": groupmode}, "warnings": []}
 
     @staticmethod
     def _cm(cmid: int, course: int, modname: str, instance: int, name: str,
@@ -436,10 +507,19 @@ class MoodleSandbox(LoopbackServer):
                 "availability": None, "grade": 100, "gradepass": "0.00", "gradecat": 1,
                 "advancedgrading": [], "outcomes": []}
 
+    def _require_course_access(self) -> None:
+        """The account is enrolled nowhere: reading a course needs ``moodle/course:view``."""
+        if not self.can("moodle/course:view"):
+            raise WsFault("require_login_exception", "requireloginerror",
+                          "Course or activity not accessible. (Not enrolled)")
+
     def _enrolled_users(self, params: Params) -> Any:
         course_id = params.integer("courseid")
         options = params.options()
         course_name = self._course(course_id)
+        self._require_course_access()
+        if not self.can("moodle/course:viewparticipants"):
+            raise no_permission("View participants")
         fields = None
         if "userfields" in options:
             fields = {f.strip() for f in options["userfields"].split(",") if f.strip()}
@@ -447,7 +527,34 @@ class MoodleSandbox(LoopbackServer):
         members = self._members(course_id)
         return [self._user_record(uid, role, person, course_id, course_name, fields)
                 for uid, role, person in self._people()
-                if role != "student" or members is None or person.id in members]
+                if role != "student" or self._listed(person.id, course_id, members)]
+
+    def _listed(self, student: str, course_id: int, members: set[str] | None) -> bool:
+        """Whether ``core_enrol_get_enrolled_users`` shows a student to the account."""
+        if members is not None and student not in members:
+            return False
+        state = self._enrolment(student, course_id)
+        if state == "unenrolled":
+            return False
+        if state == "suspended" and not self.can("moodle/course:viewsuspendedusers"):
+            return False
+        return not self._separate(course_id) or self.can("moodle/site:accessallgroups")
+
+    def _enrolment(self, student: str, course_id: int) -> str:
+        """``active``, ``suspended`` or ``unenrolled`` at ``world.now`` (the last change wins)."""
+        state = "active"
+        for row in self.world.scenario.moodle.enrolments:
+            if row.student == student and row.course == course_id and self.world.visible(row.at):
+                state = row.status
+        return state
+
+    def _separate(self, course_id: int) -> bool:
+        return any(c.id == course_id and c.separate_groups
+                   for c in self.world.scenario.moodle.courses)
+
+    def _moodle_groups(self, student: str, course_id: int) -> list[int]:
+        return [g.id for g in self.world.scenario.moodle.groups
+                if g.course == course_id and student in g.members]
 
     def _members(self, course_id: int) -> set[str] | None:
         """Student ids enrolled in a course (None = all; module docstring); computed once."""
@@ -485,12 +592,22 @@ class MoodleSandbox(LoopbackServer):
             "firstname": first, "lastname": last, "fullname": f"{first} {last}".strip(),
             "email": email, "department": "",
         }
+        if not self.can("moodle/course:useremail"):
+            del record["email"]  # Moodle leaves the field out (the users hide their e-mail)
         if isinstance(person, StudentRow):
             record["idnumber"] = f"S-{person.id}"
         record.update({
             "firstaccess": 0, "lastaccess": 0, "lastcourseaccess": 0,
             "profileimageurlsmall": f"{self.base_url}/theme/image.php/boost/core/1/u/f2",
             "profileimageurl": f"{self.base_url}/theme/image.php/boost/core/1/u/f1",
+        })
+        groups = self._moodle_groups(person.id, course_id) if isinstance(
+            person, StudentRow) else []
+        if groups and self.can("moodle/site:accessallgroups"):  # no groups: no key (recorded)
+            names = {g.id: g.name for g in self.world.scenario.moodle.groups}
+            record["groups"] = [{"id": gid, "name": names[gid] or f"Group {gid}",
+                                 "description": "", "descriptionformat": 1} for gid in groups]
+        record.update({
             "roles": [{"roleid": _ROLES[role], "name": "", "shortname": role, "sortorder": 0}],
             "enrolledcourses": [{"id": course_id, "fullname": course_name,
                                  "shortname": course_name[:20]}],
@@ -504,7 +621,8 @@ class MoodleSandbox(LoopbackServer):
         include = params.flag("includenotenrolledcourses")
         warnings: list[dict[str, Any]] = []
         courses = []
-        if not course_ids or not include:  # the account is enrolled in no course
+        if not course_ids or not include or not self.can("moodle/course:view"):
+            # the account is enrolled in no course (and may not view courses it is not in)
             warnings = [{"item": "course", "itemid": cid, "warningcode": "2",
                          "message": "User is not enrolled or does not have requested capability"}
                         for cid in course_ids]
@@ -516,7 +634,8 @@ class MoodleSandbox(LoopbackServer):
                                  "message": "No access rights in course context "
                                             "Course or activity not accessible."})
                 continue
-            rows = [a for a in self.world.scenario.moodle.assignments if a.course == cid]
+            rows = [a for a in self.world.scenario.moodle.assignments
+                    if a.course == cid and self.can("mod/assign:view")]
             courses.append({"id": cid, "fullname": known[cid], "shortname": known[cid][:20],
                             "timemodified": 0,
                             "assignments": [self._assignment(a) for a in rows]})
@@ -526,13 +645,14 @@ class MoodleSandbox(LoopbackServer):
     def _assignment(a: MoodleAssignmentRow) -> dict[str, Any]:
         return {
             "id": a.id, "cmid": a.cmid, "course": a.course, "name": a.name,
-            "nosubmissions": 0, "submissiondrafts": 1, "sendnotifications": 0,
+            "nosubmissions": 0, "submissiondrafts": int(a.submit_button),
+            "sendnotifications": 0,
             "sendlatenotifications": 0, "sendstudentnotifications": 1,
             "duedate": _unix(a.duedate), "allowsubmissionsfromdate": 0, "grade": 100,
             "timemodified": 0, "completionsubmit": 1, "cutoffdate": 0, "gradingduedate": 0,
-            "teamsubmission": 0, "requireallteammemberssubmit": 0,
+            "teamsubmission": int(a.team), "requireallteammemberssubmit": 0,
             "teamsubmissiongroupingid": 0, "blindmarking": 0, "hidegrader": 0,
-            "revealidentities": 0, "attemptreopenmethod": "untilpass", "maxattempts": 1,
+            "revealidentities": 0, "attemptreopenmethod": "untilpass", "maxattempts": -1,
             "markingworkflow": 0, "markingallocation": 0, "markinganonymous": 0,
             "requiresubmissionstatement": 0, "preventsubmissionnotingroup": 0,
             "configs": [{"plugin": "onlinetext", "subtype": "assignsubmission",
@@ -541,16 +661,76 @@ class MoodleSandbox(LoopbackServer):
             "timelimit": 0, "submissionattachments": 0,
         }
 
-    def _current_submissions(self, assignment_id: int) -> dict[str, tuple[int, Any]]:
-        """Each student's latest visible submission row for one assignment (with row index)."""
-        latest: dict[str, tuple[int, Any]] = {}
+    # -- submissions: rows of one attempt are its history; owner = ("user", id) | ("group", id)
+
+    def _history(self, assignment_id: int) -> dict[tuple[str, Any], _Attempts]:
+        """Visible submission rows of an assignment by owner and attempt, oldest first."""
+        out: dict[tuple[str, Any], _Attempts] = {}
         for index, row in enumerate(self.world.scenario.moodle.submissions):
             if row.assignment != assignment_id or not self.world.visible(row.timemodified):
                 continue
-            if row.student not in latest or latest[row.student][1].timemodified <= \
-                    row.timemodified:
-                latest[row.student] = (index, row)
-        return latest
+            owner = ("group", row.group) if row.group is not None else ("user", row.student)
+            out.setdefault(owner, {}).setdefault(row.attempt, []).append((index, row))
+        for attempts in out.values():
+            for rows in attempts.values():
+                rows.sort(key=lambda item: item[1].timemodified)
+        return out
+
+    def _latest_rows(self, a: MoodleAssignmentRow) -> list[dict[str, Any]]:
+        """What ``mod_assign_get_submissions`` lists: each owner's latest attempt only."""
+        out = []
+        history = self._history(a.id)
+        own = {who for kind, who in history if kind == "user"}
+        for (kind, who), attempts in sorted(history.items(), key=lambda item: str(item[0])):
+            if kind == "user" and self._enrolment(who, a.course) == "unenrolled":
+                continue  # enrolment is required
+            number = max(attempts)
+            out.append(self._submission(kind, who, number, attempts[number]))
+            if kind == "group":
+                out += self._member_drafts(a, who, number, attempts[number], own)
+        return out
+
+    def _member_drafts(self, a: MoodleAssignmentRow, group_id: int, number: int,
+                       rows: list[tuple[int, Any]], own: set[str]) -> list[dict[str, Any]]:
+        """Team members' own rows say ``draft`` even when the team submitted (measured)."""
+        group = next(g for g in self.world.scenario.moodle.groups if g.id == group_id)
+        created = _unix(rows[0][1].timemodified)
+        out = []
+        for position, member in enumerate(group.members):
+            if member in own or self._enrolment(member, a.course) == "unenrolled":
+                continue
+            record = self._submission_shape(
+                1_000_000 + group_id * 1000 + position, self.student_user_id(member), 0,
+                number, "draft", created, created)
+            out.append(record)
+        return out
+
+    def _submission(self, kind: str, who: Any, number: int,
+                    rows: list[tuple[int, Any]]) -> dict[str, Any]:
+        index, first = rows[0]
+        last = rows[-1][1]
+        userid = self.student_user_id(who) if kind == "user" else 0
+        groupid = who if kind == "group" else 0
+        return self._submission_shape(index + 1, userid, groupid, number, last.status,
+                                      _unix(first.timemodified), _unix(last.timemodified))
+
+    @staticmethod
+    def _submission_shape(sid: int, userid: int, groupid: int, number: int, status: str,
+                          created: int, modified: int) -> dict[str, Any]:
+        return {
+            "id": sid, "userid": userid, "attemptnumber": number,
+            "timecreated": created, "timemodified": modified, "timestarted": None,
+            "status": status, "groupid": groupid,
+            "plugins": [
+                {"type": "onlinetext", "name": "Online text",
+                 "fileareas": [{"area": "submissions_onlinetext", "files": []}],
+                 "editorfields": [{"name": "onlinetext",
+                                   "description": "Online text submissions",
+                                   "text": "", "format": 0}]},
+                {"type": "comments", "name": "Submission comments"},
+            ],
+            "gradingstatus": "notgraded",
+        }
 
     def _submissions(self, params: Params) -> Any:
         ids = params.integers("assignmentids", required=True)
@@ -562,36 +742,50 @@ class MoodleSandbox(LoopbackServer):
         for aid in dict.fromkeys(ids):
             if aid not in rows:
                 continue  # Moodle silently leaves out ids that are not assignments
-            subs = []
-            for student, (index, row) in sorted(self._current_submissions(aid).items()):
-                modified = _unix(row.timemodified)
-                if status and row.status != status:
-                    continue
-                if modified < since or (before and modified > before):
-                    continue
-                subs.append(self._submission(index, aid, student, row.status, modified))
+            if not (self.can("moodle/course:view") and self.can("mod/assign:grade")):
+                warnings.append(no_module_access("assignment", aid))
+                continue
+            subs = [s for s in self._latest_rows(rows[aid])
+                    if (not status or s["status"] == status) and s["timemodified"] >= since
+                    and (not before or s["timemodified"] <= before)]
             if not subs:
                 warnings.append({"item": "module", "itemid": aid, "warningcode": "3",
                                  "message": "No submissions found"})
             assignments.append({"assignmentid": aid, "submissions": subs})
         return {"assignments": assignments, "warnings": warnings}
 
-    def _submission(self, index: int, aid: int, student: str, status: str,
-                    modified: int) -> dict[str, Any]:
-        return {
-            "id": index + 1, "userid": self.student_user_id(student), "attemptnumber": 0,
-            "timecreated": modified, "timemodified": modified, "timestarted": None,
-            "status": status, "groupid": 0,
-            "plugins": [
-                {"type": "onlinetext", "name": "Online text",
-                 "fileareas": [{"area": "submissions_onlinetext", "files": []}],
-                 "editorfields": [{"name": "onlinetext",
-                                   "description": "Online text submissions",
-                                   "text": "", "format": 0}]},
-                {"type": "comments", "name": "Submission comments"},
-            ],
-            "gradingstatus": "notgraded",
-        }
+    def _submission_status(self, params: Params) -> Any:
+        aid = params.integer("assignid")
+        user_id = params.integer("userid", 0) or SERVICE_USER_ID
+        params.integer("groupid", 0)
+        a = self._assignment_rows().get(aid)
+        if a is None:
+            raise missing_record("assign")
+        self._require_course_access()
+        student = self._student_of(user_id)
+        if user_id != SERVICE_USER_ID and (
+                not self.can("mod/assign:grade") or student is None
+                or self._enrolment(student, a.course) == "unenrolled"):
+            raise no_permission("View all grades")
+        groups = self._moodle_groups(student or "", a.course)
+        owner: tuple[str, Any] = ("group", groups[0]) if a.team and groups else ("user", student)
+        attempts = self._history(aid).get(owner, {})
+        last = max(attempts, default=None)
+        shaped = None if last is None else self._submission(*owner, last, attempts[last])
+        lastattempt: dict[str, Any] = {
+            "submissiongroupmemberswhoneedtosubmit": [], "submissionsenabled": True,
+            "locked": False, "graded": False, "canedit": False, "caneditowner": False,
+            "cansubmit": False, "extensionduedate": None, "timelimit": 0,
+            "blindmarking": False, "gradingstatus": "notgraded", "usergroups": groups}
+        if a.team:
+            lastattempt["teamsubmission"] = shaped
+            lastattempt["submissiongroup"] = owner[1] if owner[0] == "group" else 0
+        elif shaped is not None:
+            lastattempt["submission"] = shaped
+        previous = [{"attemptnumber": n, "submission": self._submission(*owner, n, attempts[n]),
+                     "grade": None, "feedbackplugins": []}
+                    for n in sorted(attempts) if last is not None and n < last]
+        return {"lastattempt": lastattempt, "previousattempts": previous, "warnings": []}
 
     def _quizzes(self, params: Params) -> Any:
         course_ids = params.integers("courseids")
@@ -641,6 +835,8 @@ class MoodleSandbox(LoopbackServer):
             raise invalid_parameter("Invalid status value")
         if not self._user_exists(user_id):
             raise missing_record("user")
+        if user_id != SERVICE_USER_ID and not self.can("mod/quiz:viewreports"):
+            raise no_permission("View quiz reports")
         student = self._student_of(user_id)
         states = {"all": {"inprogress", "overdue", "finished", "abandoned"},
                   "finished": {"finished", "abandoned"},
@@ -669,19 +865,22 @@ class MoodleSandbox(LoopbackServer):
         course_id = params.integer("courseid")
         user_id = params.integer("userid")
         self._course(course_id)
+        self._require_course_access()
         if not self._user_exists(user_id):
             raise missing_record("user")
+        if user_id != SERVICE_USER_ID and not self.can("report/progress:view"):
+            raise WsFault("moodle_exception", "cannotviewreport", "You cannot view this report")
         student = self._student_of(user_id)
         statuses = []
         for a in self.world.scenario.moodle.assignments:
             if a.course != course_id:
                 continue
-            current = self._current_submissions(a.id).get(student or "")
-            done = current is not None and current[1].status == "submitted"
+            done_at = self._first_submitted(a, student or "")
+            done = done_at is not None
             statuses.append({
                 "cmid": a.cmid, "modname": "assign", "instance": a.id,
                 "state": 1 if done else 0,
-                "timecompleted": _unix(current[1].timemodified) if done and current else 0,
+                "timecompleted": _unix(done_at),
                 "tracking": 2, "overrideby": None, "valueused": False, "hascompletion": True,
                 "isautomatic": True, "istrackeduser": student is not None, "uservisible": True,
                 "details": [{"rulename": "completionsubmit",
@@ -690,3 +889,13 @@ class MoodleSandbox(LoopbackServer):
                 "isoverallcomplete": done,
             })
         return {"statuses": statuses, "warnings": []}
+
+    def _first_submitted(self, a: MoodleAssignmentRow, student: str) -> dt.datetime | None:
+        """When the student (or their team) first submitted: completion on submission."""
+        owners = [("user", student)] + [("group", g) for g in self._moodle_groups(student,
+                                                                                   a.course)]
+        history = self._history(a.id)
+        times = [row.timemodified for owner in owners
+                 for rows in history.get(owner, {}).values()
+                 for _, row in rows if row.status == "submitted"]
+        return min(times, default=None)

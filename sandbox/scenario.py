@@ -258,6 +258,8 @@ class MeetSection(_Strict):
 class MoodleCourseRow(_Strict):
     id: int
     name: str
+    separate_groups: bool = False  # group mode "separate groups" (hides users without
+    # moodle/site:accessallgroups)
 
 
 class MoodleAssignmentRow(_Strict):
@@ -266,15 +268,47 @@ class MoodleAssignmentRow(_Strict):
     course: int
     name: str
     duedate: dt.datetime | None = None
+    submit_button: bool = True  # False: saving is submitting (Moodle's submissiondrafts 0)
+    team: bool = False  # team submission: one row per Moodle group (teamsubmission 1)
     _aware = field_validator("duedate")(lambda v: v if v is None else _aware(v))
 
 
 class MoodleSubmissionRow(_Strict):
+    """One state of a submission from ``timemodified`` on; rows of the same attempt are its
+    history (the first row's time is Moodle's ``timecreated``)."""
+
     assignment: int
-    student: str
+    student: str = ""  # the submitting student, or "" with ``group`` for a team submission
+    group: int | None = None  # a Moodle group id (``moodle.groups``): the team's submission
+    attempt: int = 0  # Moodle's attemptnumber; a reopened submission starts attempt + 1
     status: Literal["submitted", "draft", "new", "reopened"] = "submitted"
     timemodified: dt.datetime
     _aware = field_validator("timemodified")(_aware)
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> MoodleSubmissionRow:
+        if bool(self.student) == (self.group is not None):
+            raise ValueError("give either student or group")
+        return self
+
+
+class MoodleGroupRow(_Strict):
+    """A Moodle course group (team submissions; not an e-klase group)."""
+
+    id: int
+    course: int
+    name: str = ""
+    members: list[str] = []
+
+
+class MoodleEnrolmentRow(_Strict):
+    """A student's enrolment in a course that is not simply active."""
+
+    student: str
+    course: int
+    status: Literal["suspended", "unenrolled"]
+    at: dt.datetime | None = None  # from this instant on (None: always)
+    _aware = field_validator("at")(lambda v: v if v is None else _aware(v))
 
 
 class MoodleQuizAttemptRow(_Strict):
@@ -290,6 +324,9 @@ class MoodleSection(_Strict):
     assignments: list[MoodleAssignmentRow] = []
     submissions: list[MoodleSubmissionRow] = []
     quiz_attempts: list[MoodleQuizAttemptRow] = []
+    groups: list[MoodleGroupRow] = []
+    enrolments: list[MoodleEnrolmentRow] = []
+    capabilities: list[str] | None = None  # the service account's rights; None = a manager's
 
 
 class ExportRow(_Strict):
@@ -419,8 +456,9 @@ def _reference_problems(sc: Scenario):
             yield f"teams.meetings[{i}].organizer: unknown teacher {m.organizer!r}"
     for section in ("submissions", "quiz_attempts"):
         for i, row in enumerate(getattr(sc.moodle, section)):
-            if row.student not in students:
+            if row.student and row.student not in students:
                 yield f"moodle.{section}[{i}].student: unknown student {row.student!r}"
+    yield from _moodle_problems(sc, students)
     for section in ("uzdevumi", "soma"):
         for i, row in enumerate(getattr(sc, section).rows):
             if row.student not in students:
@@ -466,6 +504,20 @@ def _journal_edit_problems(lesson: LessonRow, where: str, students: set[str],
             yield f"{where}.journal_edits[{j}].student: unknown student {edit.student!r}"
         if edit.by not in teachers:
             yield f"{where}.journal_edits[{j}].by: unknown teacher {edit.by!r}"
+
+
+def _moodle_problems(sc: Scenario, students: set[str]):
+    moodle_groups = {g.id for g in sc.moodle.groups}
+    for i, group in enumerate(sc.moodle.groups):
+        for j, member in enumerate(group.members):
+            if member not in students:
+                yield f"moodle.groups[{i}].members[{j}]: unknown student {member!r}"
+    for i, row in enumerate(sc.moodle.submissions):
+        if row.group is not None and row.group not in moodle_groups:
+            yield f"moodle.submissions[{i}].group: unknown Moodle group {row.group!r}"
+    for i, enrolment in enumerate(sc.moodle.enrolments):
+        if enrolment.student not in students:
+            yield f"moodle.enrolments[{i}].student: unknown student {enrolment.student!r}"
 
 
 def _path(loc: tuple) -> str:

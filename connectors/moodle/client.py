@@ -32,7 +32,34 @@ UPSTREAM = "moodle"
 LOGIN_PATH = "/login/token.php"
 
 _DENIED = {"accessexception", "nopermissions", "requireloginerror", "errorcoursecontextnotvalid",
-           "servicenotavailable", "usernotfullysetup", "webservicesdisabled"}
+           "servicenotavailable", "usernotfullysetup", "webservicesdisabled", "cannotviewreport"}
+#: ``invalidrecordunknown``: Moodle 4.5's answer for an unknown course-module id (measured).
+_NOT_FOUND = {"invalidrecord", "invalidrecordunknown"}
+
+
+class _WsCode:
+    """What Moodle said: the function called and its ``errorcode`` (for gaps and logs)."""
+
+    function: str = ""
+    errorcode: str = ""
+
+
+class WsDeniedError(PermissionDeniedError, _WsCode):
+    """The account or service lacks a right the function needs (``nopermissions``...)."""
+
+
+class WsNotFoundError(NotFoundError, _WsCode):
+    """An unknown record: course module, quiz, user (``invalidrecord[unknown]``)."""
+
+
+class WsFailedError(UpstreamError, _WsCode):
+    """Any other web-service error answer (``invalidparameter``, an unknown code...)."""
+
+
+def _coded(error: _WsCode, function: str, code: str) -> _WsCode:
+    error.function = function
+    error.errorcode = code
+    return error
 
 
 # --------------------------------------------------------------------------- encoding
@@ -85,8 +112,12 @@ def raise_for_ws_error(function: str, payload: Any) -> None:
     Raises:
         AuthError: ``invalidtoken`` (the token is wrong, expired or revoked: a setting to fix).
         PermissionDeniedError: the account lacks a capability or the service lacks the function.
-        NotFoundError: ``invalidrecord`` for a record (unknown course module, quiz, user...).
+        NotFoundError: ``invalidrecord``/``invalidrecordunknown`` for a record (unknown course
+            module, quiz, user...).
         UpstreamError: ``invalidparameter``, an unknown function, any other error.
+        The three last are the Moodle subclasses :class:`WsDeniedError`,
+        :class:`WsNotFoundError`, :class:`WsFailedError`, carrying ``function`` and
+        ``errorcode``.
     """
     error = _ws_error(payload)
     if error is None:
@@ -98,15 +129,18 @@ def raise_for_ws_error(function: str, payload: Any) -> None:
         raise AuthError(f"{where} (check moodle.token or moodle.username/password)",
                         upstream=UPSTREAM, status=200, detail=detail)
     if code in _DENIED:
-        raise PermissionDeniedError(
+        raise _coded(WsDeniedError(
             f"{where} (the web-service account or service lacks this function or capability)",
-            upstream=UPSTREAM, status=200, detail=detail)
-    if code == "invalidrecord":
+            upstream=UPSTREAM, status=200, detail=detail), function, code)
+    if code in _NOT_FOUND:
         if "external_functions" in error.message:
-            raise UpstreamError(f"{where} (this Moodle has no function {function})",
-                                upstream=UPSTREAM, status=200, detail=detail)
-        raise NotFoundError(where, upstream=UPSTREAM, status=200, detail=detail)
-    raise UpstreamError(where, upstream=UPSTREAM, status=200, detail=detail)
+            raise _coded(WsFailedError(f"{where} (this Moodle has no function {function})",
+                                       upstream=UPSTREAM, status=200, detail=detail),
+                         function, code)
+        raise _coded(WsNotFoundError(where, upstream=UPSTREAM, status=200, detail=detail),
+                     function, code)
+    raise _coded(WsFailedError(where, upstream=UPSTREAM, status=200, detail=detail),
+                 function, code)
 
 
 def _decode(response: requests.Response, what: str) -> Any:
@@ -185,6 +219,11 @@ class MoodleClient:
         return self.call("mod_assign_get_submissions", assignmentids=list(assignment_ids),
                          status=status or None, since=since or None, before=before or None)
 
+    def submission_status(self, assignment_id: int, user_id: int) -> Any:
+        """``mod_assign_get_submission_status`` of one user: their earlier attempts too."""
+        return self.call("mod_assign_get_submission_status", assignid=assignment_id,
+                         userid=user_id)
+
     def quizzes(self, course_ids: Sequence[int]) -> Any:
         return self.call("mod_quiz_get_quizzes_by_courses", courseids=list(course_ids))
 
@@ -197,7 +236,7 @@ class MoodleClient:
                          courseid=course_id, userid=user_id)
 
     def enrolled_users(self, course_id: int, fields: Iterable[str] = (
-            "id", "fullname", "email", "idnumber", "roles")) -> Any:
+            "id", "fullname", "email", "idnumber", "roles", "groups")) -> Any:
         """``core_enrol_get_enrolled_users`` with only the fields kartiba reads."""
         return self.call("core_enrol_get_enrolled_users", courseid=course_id,
                          options=[{"name": "userfields", "value": ",".join(fields)}])

@@ -57,17 +57,34 @@ class SiteInfo(_Shape):
 
 
 class Assignment(_Shape):
+    """An assignment; ``submissiondrafts``/``teamsubmission`` None = not known yet (the
+    assignment was located through ``core_course_get_course_module``)."""
+
     id: int
     cmid: int
     course: int
     duedate: int = 0
+    submissiondrafts: int | None = None  # 0: no submit button, saving is submitting
+    teamsubmission: int | None = None
 
 
 class Submission(_Shape):
+    """One attempt: ``userid`` 0 with a ``groupid`` is a team's submission."""
+
     id: int | None = None
-    userid: int
-    status: str
-    timemodified: int
+    userid: int = 0
+    status: str = ""
+    attemptnumber: int = 0
+    timecreated: int = 0
+    timemodified: int = 0
+    groupid: int = 0
+
+
+class PreviousAttempt(_Shape):
+    """An item of ``mod_assign_get_submission_status`` -> ``previousattempts``."""
+
+    attemptnumber: int = 0
+    submission: Submission | None = None
 
 
 class Quiz(_Shape):
@@ -89,12 +106,18 @@ class Role(_Shape):
     shortname: str = ""
 
 
+class UserGroup(_Shape):
+    id: int
+    name: str = ""
+
+
 class EnrolledUser(_Shape):
     id: int
     fullname: str = ""
-    email: str = ""
+    email: str | None = None  # None: left out (the account lacks moodle/course:useremail)
     idnumber: str = ""
     roles: list[Role] | None = None  # None = Moodle did not tell (no capability to review roles)
+    groups: list[UserGroup] | None = None  # None: no groups, or no moodle/site:accessallgroups
 
 
 class CompletionStatus(_Shape):

@@ -1,22 +1,47 @@
 """skolo.lv (Moodle) as an :class:`~connectors.base.ActivitySource`.
 
-What counts as engagement (kārtības 31. p.): a *submitted* assignment submission (drafts and
-"new" never count), a *finished* quiz attempt, or — for any other module with completion
-tracking — a completed activity. Records carry the Moodle user's e-mail and full name; the
-jobs match them to students.
+What counts as engagement (kārtības 31. p.): a *submitted* assignment attempt (drafts, "new"
+and "reopened" never count) — ANY attempt, not only the latest — a *finished* quiz attempt,
+or — for any other module with completion tracking — a completed activity. Records carry the
+Moodle user's e-mail and full name; the jobs match them to students.
+
+How a real Moodle 4.5 answers (``shared/real-moodle.md``) and what this source does about it:
+
+* ``mod_assign_get_submissions`` lists each user's LATEST attempt only. Where that attempt has
+  ``attemptnumber`` > 0 and is not a submission in time (reopened, new, draft, or submitted
+  after the due), the earlier attempts are read with ``mod_assign_get_submission_status``
+  (one call per such student — only those);
+* an assignment without a submit button (``submissiondrafts`` 0) is submitted at its first
+  save: ``timecreated`` is the time, ``timemodified`` moves with every later edit;
+* a team submission is a row with ``userid`` 0 and a ``groupid``: it counts for every member
+  of that Moodle group (``groups`` of ``core_enrol_get_enrolled_users``); the members' own rows
+  say ``draft`` and are not read as "no activity";
+* a student Moodle does not show (unenrolled after submitting, hidden by a missing right) is
+  not in :attr:`ActivityEvidence.visible`, so the rules give them no mark;
+* a missing right is incomplete evidence, never "no activity": answer ``warnings`` give the
+  gap ``warnings``, a refused call or missing e-mails the gap ``no_access``, each with a
+  ``gap_detail`` naming the function, the code and the right; an unknown course module
+  (``invalidrecordunknown``) gives ``invalid_link`` for that link only. One bad link never
+  stops the others.
 
 Calls per run, by design (one source object = one run; everything below is cached on it):
 
-* locating the linked activities: one ``mod_assign_get_assignments`` for all courses involved
-  (and one ``mod_quiz_get_quizzes_by_courses`` when quizzes are linked). Courses come from
-  ``settings.course_ids``; a link into a course not listed costs one
-  ``core_course_get_course_module`` (then one more batch call for the new courses);
+* locating the linked activities: with ``settings.course_ids``, one
+  ``mod_assign_get_assignments`` for those courses (and one ``mod_quiz_get_quizzes_by_courses``
+  when quizzes are linked); a link into another course costs one
+  ``core_course_get_course_module``, which says all a quiz or another module needs; for an
+  assignment found so, ``mod_assign_get_assignments`` is asked only when a submission's
+  ``timecreated`` and ``timemodified`` differ (whether it has a submit button decides which
+  time counts);
 * one ``mod_assign_get_submissions`` for all linked assignments;
-* one ``core_enrol_get_enrolled_users`` per course involved (user id -> e-mail, name, role);
-* quizzes only: one ``mod_quiz_get_user_attempts`` per (linked quiz, enrolled student) — the
-  API answers per user by design;
+* one ``core_enrol_get_enrolled_users`` per course involved (user id -> e-mail, name, role,
+  groups);
+* one ``mod_assign_get_submission_status`` per student whose latest attempt is a later one
+  that was not submitted in time (see above);
+* quizzes only: one ``mod_quiz_get_user_attempts`` per (linked quiz, student of the linking
+  lessons' groups) — the API answers per user by design;
 * other modules only: one ``core_completion_get_activities_completion_status`` per
-  (course, enrolled student).
+  (course, student of the linking lessons' groups).
 """
 
 from __future__ import annotations
@@ -24,7 +49,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,22 +58,30 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from connectors.errors import ConfigError, NotFoundError, ProtocolError, RecordError
-from connectors.moodle.client import MoodleClient
+from connectors.moodle.client import MoodleClient, WsDeniedError, WsFailedError, WsNotFoundError
 from connectors.moodle.models import (
     Assignment,
     CompletionStatus,
     CourseModule,
     EnrolledUser,
+    PreviousAttempt,
     Quiz,
     QuizAttempt,
     SiteInfo,
     Submission,
+    WsWarning,
     from_unix,
     parse_items,
     warnings_of,
 )
 from connectors.moodle.settings import MoodleSettings
-from mappings.model import ActivityEvidence, ActivityRecord, ActivityRef
+from mappings.model import (
+    ActivityEvidence,
+    ActivityRecord,
+    ActivityRef,
+    ActivityUser,
+    EvidenceGap,
+)
 
 log = logging.getLogger("kartiba.moodle")
 
@@ -58,13 +92,57 @@ REQUIRED_FUNCTIONS = (
     "core_enrol_get_enrolled_users",
     "mod_assign_get_assignments",
     "mod_assign_get_submissions",
+    "mod_assign_get_submission_status",
     "mod_quiz_get_quizzes_by_courses",
     "mod_quiz_get_user_attempts",
     "core_completion_get_activities_completion_status",
 )
+#: The right each function needs beyond ``webservice/rest:use`` (named in gaps and by check).
+RIGHTS = {
+    "core_course_get_course_module": "moodle/course:view",
+    "core_enrol_get_enrolled_users": "moodle/course:viewparticipants",
+    "mod_assign_get_assignments": "moodle/course:view",
+    "mod_assign_get_submissions": "mod/assign:grade",
+    "mod_assign_get_submission_status": "mod/assign:grade",
+    "mod_quiz_get_quizzes_by_courses": "mod/quiz:view",
+    "mod_quiz_get_user_attempts": "mod/quiz:viewreports",
+    "core_completion_get_activities_completion_status": "report/progress:view",
+}
+_CODE_RIGHTS = {"accessexception": "webservice/rest:use",
+                "requireloginerror": "moodle/course:view"}
+USER_EMAIL_RIGHT = "moodle/course:useremail"
+GROUPS_RIGHT = "moodle/site:accessallgroups"
+_NO_SUBMISSIONS = "3"  # warningcode of "No submissions found": nothing is missing
 _COMPLETED = {1, 2, 3}  # complete, complete-pass, complete-fail: the student engaged
 
 Evidence = dict[ActivityRef, ActivityEvidence]
+
+
+class Incomplete(Exception):
+    """The evidence of one activity is incomplete: ``gap`` and ``detail`` say why."""
+
+    def __init__(self, gap: EvidenceGap, detail: str) -> None:
+        super().__init__(detail)
+        self.gap = gap
+        self.detail = detail
+
+
+def right_of(function: str, errorcode: str = "") -> str:
+    """The Moodle capability behind a refused call (``errorcode`` wins over ``function``)."""
+    return _CODE_RIGHTS.get(errorcode) or RIGHTS.get(function, "")
+
+
+def denied_detail(function: str, errorcode: str) -> str:
+    """A short, id-only description of a refused call: function, code and the right."""
+    right = right_of(function, errorcode)
+    return f"{function}: {errorcode}" + (f" (needs {right})" if right else "")
+
+
+def warning_detail(function: str, warning: WsWarning) -> str:
+    """A short description of an answer's warning: function, code, item and the right."""
+    right = RIGHTS.get(function, "")
+    return (f"{function}: warningcode {warning.warningcode} for {warning.item} "
+            f"{warning.itemid}" + (f" (needs {right})" if right else ""))
 
 
 @dataclass
@@ -74,8 +152,18 @@ class _Located:
     assignments: dict[int, Assignment] = field(default_factory=dict)
     quizzes: dict[int, Quiz] = field(default_factory=dict)
     modules: dict[int, CourseModule | None] = field(default_factory=dict)
+    failed: dict[int, Incomplete] = field(default_factory=dict)  # cmid -> why not located
     assign_courses: set[int] = field(default_factory=set)
     quiz_courses: set[int] = field(default_factory=set)
+    course_warnings: dict[int, str] = field(default_factory=dict)  # course -> warning detail
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What the jobs tell about one link: who should have engaged, and by when."""
+
+    students: tuple[ActivityUser, ...] | None = None  # None: every enrolled student
+    due: dt.datetime | None = None  # the earliest due of the linking lessons
 
 
 class MoodleActivitySource:
@@ -94,20 +182,41 @@ class MoodleActivitySource:
         self.errors: list[RecordError] = []  # malformed records met during this run
         self._hosts = set(settings.hosts) | {urlsplit(settings.base_url).hostname or ""}
         self._loc = _Located()
-        self._students: dict[int, dict[int, EnrolledUser]] = {}
-        self._submissions: dict[int, list[Submission]] = {}
+        self._users: dict[int, dict[int, EnrolledUser] | Incomplete] = {}
+        self._submissions: dict[int, list[Submission] | Incomplete] = {}
+        self._history: dict[tuple[int, int], list[Submission]] = {}
         self._attempts: dict[tuple[int, int], list[QuizAttempt]] = {}
         self._completion: dict[tuple[int, int], list[CompletionStatus]] = {}
         self._lock = threading.Lock()  # jobs may fetch from several threads: one at a time
 
     # ------------------------------------------------------------------ protocol
 
-    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime) -> Evidence:
-        """Evidence for every ref; ``found=False`` for links this Moodle has no activity for."""
-        with self._lock:
-            return self._fetch(refs, until)
+    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime, *,
+              students: Mapping[ActivityRef, Sequence[ActivityUser]] | None = None,
+              due: Mapping[ActivityRef, dt.datetime] | None = None) -> Evidence:
+        """Evidence for every ref.
 
-    def _fetch(self, refs: Sequence[ActivityRef], until: dt.datetime) -> Evidence:
+        Args:
+            refs: the activity links.
+            until: records later than this are left out.
+            students: per link, the students of the linking lessons' groups: per-student
+                calls (quiz attempts, completion) are made for those only. Missing: every
+                enrolled student.
+            due: per link, the earliest due time of the linking lessons (earlier attempts
+                are read only for students whose latest attempt is not in time).
+
+        Returns:
+            Evidence per ref: ``found=False`` for links this Moodle has no activity for,
+            ``gap`` set where the evidence is incomplete, ``visible`` = the students Moodle
+            showed for that activity.
+        """
+        asks = {ref: _Ask(None if students is None or ref not in students
+                          else tuple(students[ref]), (due or {}).get(ref)) for ref in refs}
+        with self._lock:
+            return self._fetch(refs, until, asks)
+
+    def _fetch(self, refs: Sequence[ActivityRef], until: dt.datetime,
+               asks: Mapping[ActivityRef, _Ask]) -> Evidence:
         out: Evidence = {}
         usable = []
         for ref in dict.fromkeys(refs):
@@ -119,7 +228,7 @@ class MoodleActivitySource:
         self._load_submissions({a.id for ref in usable
                                 if (a := self._loc.assignments.get(ref.cmid or 0))})
         for ref in usable:
-            out[ref] = self._evidence(ref, until)
+            out[ref] = self._guarded(ref, until, asks.get(ref, _Ask()))
         return out
 
     def health(self) -> str:
@@ -151,96 +260,194 @@ class MoodleActivitySource:
         """Find each linked course module, loading as few courses as can be.
 
         The link's kind ("assign", "quiz") says which batch to try first in the configured
-        courses; a course module not found there is looked up, and its course loaded.
+        courses; a course module not found there is looked up with
+        ``core_course_get_course_module``, which says enough for quizzes and other modules.
         """
         refs = [r for r in refs if r.cmid is not None and not self._known(r.cmid)]
         if not refs:
             return
         configured = set(self.settings.course_ids)
-        self._load_courses(
-            assign=configured if any(r.kind == "assign" for r in refs) else set(),
-            quiz=configured if any(r.kind == "quiz" for r in refs) else set())
+        self._load_assign_courses(configured if any(r.kind == "assign" for r in refs) else set())
+        self._load_quiz_courses(configured if any(r.kind == "quiz" for r in refs) else set())
         unknown = [r.cmid for r in refs if r.cmid is not None and not self._known(r.cmid)]
-        modules = [m for cmid in dict.fromkeys(unknown)
-                   if (m := self._course_module(cmid)) is not None]
-        self._load_courses(assign={m.course for m in modules if m.modname == "assign"},
-                           quiz={m.course for m in modules if m.modname == "quiz"})
+        for cmid in dict.fromkeys(unknown):
+            module = self._course_module(cmid)
+            if module is None:
+                continue
+            if module.modname == "assign":
+                self._loc.assignments[cmid] = Assignment(id=module.instance, cmid=cmid,
+                                                         course=module.course)
+            elif module.modname == "quiz":
+                self._loc.quizzes[cmid] = Quiz(id=module.instance, coursemodule=cmid,
+                                               course=module.course)
 
     def _known(self, cmid: int) -> bool:
         return (cmid in self._loc.assignments or cmid in self._loc.quizzes
                 or cmid in self._loc.modules)
 
-    def _load_courses(self, assign: set[int], quiz: set[int]) -> None:
-        new_assign = sorted(assign - self._loc.assign_courses)
-        if new_assign:
-            self._loc.assign_courses.update(new_assign)
-            payload = self.client.assignments(new_assign)
-            self._log_warnings("mod_assign_get_assignments", payload)
-            for course in payload.get("courses", []) if isinstance(payload, dict) else []:
-                cid = course.get("id") if isinstance(course, dict) else None
-                good, bad = parse_items(Assignment, (course or {}).get("assignments", []))
-                self._report_bad(bad, f"course {cid} assignment")
-                self._loc.assignments.update({a.cmid: a for a in good})
-        new_quiz = sorted(quiz - self._loc.quiz_courses)
-        if new_quiz:
-            self._loc.quiz_courses.update(new_quiz)
-            payload = self.client.quizzes(new_quiz)
-            self._log_warnings("mod_quiz_get_quizzes_by_courses", payload)
-            good, bad = parse_items(Quiz, _list(payload, "quizzes"))
-            self._report_bad(bad, "quiz")
-            self._loc.quizzes.update({q.coursemodule: q for q in good})
+    def _load_assign_courses(self, courses: Iterable[int]) -> None:
+        """One ``mod_assign_get_assignments`` for the courses not asked about yet."""
+        new = sorted(set(courses) - self._loc.assign_courses)
+        if not new:
+            return
+        self._loc.assign_courses.update(new)
+        payload = self.client.assignments(new)
+        self._note_course_warnings("mod_assign_get_assignments", payload)
+        for course in _list(payload, "courses"):
+            cid = course.get("id") if isinstance(course, dict) else None
+            good, bad = parse_items(Assignment, (course or {}).get("assignments", []))
+            self._report_bad(bad, f"course {cid} assignment")
+            self._loc.assignments.update({a.cmid: a for a in good})
+
+    def _load_quiz_courses(self, courses: Iterable[int]) -> None:
+        """One ``mod_quiz_get_quizzes_by_courses`` for the courses not asked about yet."""
+        new = sorted(set(courses) - self._loc.quiz_courses)
+        if not new:
+            return
+        self._loc.quiz_courses.update(new)
+        payload = self.client.quizzes(new)
+        self._note_course_warnings("mod_quiz_get_quizzes_by_courses", payload)
+        good, bad = parse_items(Quiz, _list(payload, "quizzes"))
+        self._report_bad(bad, "quiz")
+        self._loc.quizzes.update({q.coursemodule: q for q in good})
+
+    def _note_course_warnings(self, function: str, payload: Any) -> None:
+        for warning in warnings_of(payload):
+            log.warning("moodle: %s warning %s for %s %s", function, warning.warningcode,
+                        warning.item, warning.itemid)
+            if warning.item == "course" and warning.itemid is not None:
+                self._loc.course_warnings[warning.itemid] = warning_detail(function, warning)
 
     def _course_module(self, cmid: int) -> CourseModule | None:
-        if cmid not in self._loc.modules:
-            try:
-                payload = self.client.course_module(cmid)
-            except NotFoundError:
-                log.info("moodle: no course module %s", cmid)
-                self._loc.modules[cmid] = None
-                return None
-            good, bad = parse_items(CourseModule, [payload.get("cm") if isinstance(payload, dict)
-                                                   else None])
-            self._report_bad(bad, f"course module {cmid}")
-            self._loc.modules[cmid] = good[0] if good else None
+        """``core_course_get_course_module``; None (and why, in ``failed``) when unusable."""
+        if cmid in self._loc.modules:
+            return self._loc.modules[cmid]
+        self._loc.modules[cmid] = None
+        try:
+            payload = self.client.course_module(cmid)
+        except WsNotFoundError as exc:
+            log.warning("moodle: no course module %s (%s): that link only is unusable",
+                        cmid, exc.errorcode)
+            self._loc.failed[cmid] = Incomplete(EvidenceGap.INVALID_LINK,
+                                                f"cmid {cmid}: {exc.errorcode}")
+            return None
+        except WsDeniedError as exc:
+            self._loc.failed[cmid] = Incomplete(EvidenceGap.NO_ACCESS,
+                                                denied_detail(exc.function, exc.errorcode))
+            return None
+        good, bad = parse_items(CourseModule, [payload.get("cm") if isinstance(payload, dict)
+                                               else None])
+        self._report_bad(bad, f"course module {cmid}")
+        self._loc.modules[cmid] = good[0] if good else None
         return self._loc.modules[cmid]
 
     # ------------------------------------------------------------------ evidence
 
-    def _evidence(self, ref: ActivityRef, until: dt.datetime) -> ActivityEvidence:
+    def _guarded(self, ref: ActivityRef, until: dt.datetime, ask: _Ask) -> ActivityEvidence:
+        """One link's evidence; a refused or failed call makes a gap for this link only."""
+        try:
+            return self._evidence(ref, until, ask)
+        except Incomplete as gap:
+            return _gap(ref, gap.gap, gap.detail)
+        except WsDeniedError as exc:
+            return _gap(ref, EvidenceGap.NO_ACCESS, denied_detail(exc.function, exc.errorcode))
+        except (WsNotFoundError, WsFailedError) as exc:
+            log.warning("moodle: %s for link cmid=%s: %s", exc.function, ref.cmid, exc.errorcode)
+            return _gap(ref, EvidenceGap.FETCH_FAILED, f"{exc.function}: {exc.errorcode}")
+
+    def _evidence(self, ref: ActivityRef, until: dt.datetime, ask: _Ask) -> ActivityEvidence:
         cmid = ref.cmid or 0
+        if cmid in self._loc.failed:
+            failure = self._loc.failed[cmid]
+            return _gap(ref, failure.gap, failure.detail,
+                        found=failure.gap is not EvidenceGap.INVALID_LINK)
         if (assignment := self._loc.assignments.get(cmid)) is not None:
-            return ActivityEvidence(ref=ref, records=tuple(self._submission_records(
-                ref, assignment, until)), due=from_unix(assignment.duedate))
+            return self._assignment_evidence(ref, assignment, until, ask)
         if (quiz := self._loc.quizzes.get(cmid)) is not None:
-            return ActivityEvidence(ref=ref, records=tuple(self._attempt_records(
-                ref, quiz, until)), due=from_unix(quiz.timeclose))
+            users = self._asked(self._course_students(quiz.course), ask)
+            records = self._attempt_records(ref, quiz, users, until)
+            return ActivityEvidence(ref=ref, records=tuple(records),
+                                    due=from_unix(quiz.timeclose), visible=_visible(users))
         module = self._loc.modules.get(cmid)
         if module is not None and module.modname not in {"assign", "quiz"}:
-            records = self._completion_records(ref, module, until)
+            users = self._asked(self._course_students(module.course), ask)
+            records = self._completion_records(ref, module, users, until)
             if records is not None:
-                return ActivityEvidence(ref=ref, records=tuple(records))
+                return ActivityEvidence(ref=ref, records=tuple(records), visible=_visible(users))
         return ActivityEvidence(ref=ref, found=False)
 
-    def _submission_records(self, ref: ActivityRef, assignment: Assignment,
-                            until: dt.datetime) -> list[ActivityRecord]:
-        students = self._course_students(assignment.course)
-        out = []
-        for sub in self._submissions.get(assignment.id, []):
-            user = students.get(sub.userid)
-            at = from_unix(sub.timemodified)
-            if sub.status != "submitted" or user is None:
-                continue
-            if at is None:
-                self._report(f"assignment {assignment.id} submission {sub.id}", "no timemodified")
-                continue
-            if at <= until:
-                out.append(_record(ref, at, "submission", user))
-        return out
+    # -- assignments
 
-    def _attempt_records(self, ref: ActivityRef, quiz: Quiz,
+    def _assignment_evidence(self, ref: ActivityRef, assignment: Assignment,
+                             until: dt.datetime, ask: _Ask) -> ActivityEvidence:
+        students = self._course_students(assignment.course)
+        rows = self._submissions.get(assignment.id, [])
+        if isinstance(rows, Incomplete):
+            raise rows
+        assignment = self._with_flags(assignment, rows)
+        teams = _team_members(students)
+        if any(r.userid == 0 and r.groupid for r in rows) and not teams:
+            raise Incomplete(EvidenceGap.NO_ACCESS, "core_enrol_get_enrolled_users: no groups "
+                             f"for team submissions (needs {GROUPS_RIGHT})")
+        team_mode = bool(assignment.teamsubmission) or any(r.userid == 0 for r in rows)
+        out = []
+        for row in rows:
+            owners = ([students[row.userid]] if row.userid in students
+                      else teams.get(row.groupid, []) if row.userid == 0 else [])
+            if not owners or (team_mode and row.userid != 0):
+                continue  # not shown to us / a member's own row of a team assignment
+            for at in self._submitted_times(assignment, row, owners[0].id, ask.due):
+                if at <= until:
+                    out += [_record(ref, at, "submission", user) for user in owners]
+        return ActivityEvidence(ref=ref, records=tuple(out), due=from_unix(assignment.duedate),
+                                visible=_visible(students.values()))
+
+    def _with_flags(self, assignment: Assignment, rows: Sequence[Submission]) -> Assignment:
+        """The assignment with its submit-button and team flags, asked only when they matter:
+        a submission whose first save and last change differ."""
+        if assignment.submissiondrafts is not None or not any(
+                r.status == "submitted" and r.timecreated and r.timecreated != r.timemodified
+                for r in rows):
+            return assignment
+        self._load_assign_courses({assignment.course})
+        known = self._loc.assignments.get(assignment.cmid)
+        if known is None or known.submissiondrafts is None:
+            detail = self._loc.course_warnings.get(assignment.course)
+            raise Incomplete(EvidenceGap.WARNINGS if detail else EvidenceGap.NO_ACCESS,
+                             detail or f"mod_assign_get_assignments: assignment {assignment.id}"
+                             " not listed (needs moodle/course:view)")
+        return known
+
+    def _submitted_times(self, assignment: Assignment, row: Submission, user_id: int,
+                         due: dt.datetime | None) -> list[dt.datetime]:
+        """When this owner submitted: the latest attempt, and earlier attempts where the
+        latest one is a later attempt not submitted in time."""
+        latest = _submitted_at(assignment, row)
+        times = [] if latest is None else [latest]
+        in_time = latest is not None and due is not None and latest <= due
+        if row.attemptnumber > 0 and not in_time:
+            for earlier in self._previous_attempts(assignment.id, user_id):
+                at = _submitted_at(assignment, earlier)
+                if at is not None:
+                    times.append(at)
+        return times
+
+    def _previous_attempts(self, assignment_id: int, user_id: int) -> list[Submission]:
+        key = (assignment_id, user_id)
+        if key not in self._history:
+            payload = self.client.submission_status(assignment_id, user_id)
+            _raise_for_warnings("mod_assign_get_submission_status", payload)
+            good, bad = parse_items(PreviousAttempt, _list(payload, "previousattempts"))
+            self._report_bad(bad, f"assignment {assignment_id} previous attempt")
+            self._history[key] = [p.submission for p in good if p.submission is not None]
+        return self._history[key]
+
+    # -- quizzes and other modules
+
+    def _attempt_records(self, ref: ActivityRef, quiz: Quiz, users: Sequence[EnrolledUser],
                          until: dt.datetime) -> list[ActivityRecord]:
         out = []
-        for user in self._course_students(quiz.course).values():
+        for user in users:
             for attempt in self._user_attempts(quiz.id, user.id):
                 at = from_unix(attempt.timefinish)
                 if attempt.state == "finished" and at is not None and at <= until:
@@ -248,11 +455,12 @@ class MoodleActivitySource:
         return out
 
     def _completion_records(self, ref: ActivityRef, module: CourseModule,
+                            users: Sequence[EnrolledUser],
                             until: dt.datetime) -> list[ActivityRecord] | None:
         """Completions of a module; None when the module has no completion tracking at all."""
         out = []
-        tracked = False
-        for user in self._course_students(module.course).values():
+        tracked = not users  # nobody asked: nothing says the module is untracked
+        for user in users:
             for status in self._statuses(module.course, user.id):
                 if status.cmid != module.id or not status.tracking:
                     continue
@@ -265,13 +473,33 @@ class MoodleActivitySource:
             return None
         return out
 
+    # ------------------------------------------------------------------ who is asked about
+
+    def _asked(self, students: Mapping[int, EnrolledUser], ask: _Ask) -> list[EnrolledUser]:
+        """The enrolled students to make per-student calls for: those of the linking lessons'
+        groups when the jobs named them, else all."""
+        if ask.students is None:
+            return list(students.values())
+        emails = {u.email.casefold() for u in ask.students if u.email}
+        names = {_name_key(u.name) for u in ask.students if u.name}
+        return [u for u in students.values()
+                if (u.email or "").casefold() in emails or _name_key(u.fullname) in names]
+
     # ------------------------------------------------------------------ cached calls
 
     def _load_submissions(self, assignment_ids: set[int]) -> None:
+        """One ``mod_assign_get_submissions`` (every status: a reopened latest attempt must be
+        seen) for the assignments not read yet; a refusal or warning marks each of them."""
         new = sorted(a for a in assignment_ids if a not in self._submissions)
         if not new:
             return
-        payload = self.client.submissions(new, status="submitted")
+        function = "mod_assign_get_submissions"
+        try:
+            payload = self.client.submissions(new)
+        except WsDeniedError as exc:
+            denied = Incomplete(EvidenceGap.NO_ACCESS, denied_detail(function, exc.errorcode))
+            self._submissions.update({aid: denied for aid in new})
+            return
         for aid in new:
             self._submissions[aid] = []
         for entry in _list(payload, "assignments"):
@@ -281,17 +509,43 @@ class MoodleActivitySource:
             good, bad = parse_items(Submission, entry.get("submissions", []))
             self._report_bad(bad, f"assignment {aid} submission")
             self._submissions[aid] = good
+        for warning in warnings_of(payload):
+            if warning.warningcode == _NO_SUBMISSIONS:
+                continue
+            log.warning("moodle: %s", warning_detail(function, warning))
+            hit = [warning.itemid] if warning.itemid in new else new  # unclear: all of them
+            for aid in hit:
+                self._submissions[aid] = Incomplete(EvidenceGap.WARNINGS,
+                                                    warning_detail(function, warning))
 
     def _course_students(self, course_id: int) -> dict[int, EnrolledUser]:
-        if course_id not in self._students:
+        """The students Moodle shows in a course (raises :class:`Incomplete` when their
+        e-mails are withheld or the list is refused)."""
+        if course_id not in self._users:
+            self._users[course_id] = self._read_students(course_id)
+        users = self._users[course_id]
+        if isinstance(users, Incomplete):
+            raise users
+        return users
+
+    def _read_students(self, course_id: int) -> dict[int, EnrolledUser] | Incomplete:
+        function = "core_enrol_get_enrolled_users"
+        try:
             payload = self.client.enrolled_users(course_id)
-            good, bad = parse_items(EnrolledUser, payload if isinstance(payload, list) else [])
-            self._report_bad(bad, f"course {course_id} user")
-            roles = set(self.settings.student_roles)
-            self._students[course_id] = {
-                u.id: u for u in good
-                if u.roles is None or any(r.shortname in roles for r in u.roles)}
-        return self._students[course_id]
+        except WsDeniedError as exc:
+            return Incomplete(EvidenceGap.NO_ACCESS, denied_detail(function, exc.errorcode))
+        good, bad = parse_items(EnrolledUser, payload if isinstance(payload, list) else [])
+        self._report_bad(bad, f"course {course_id} user")
+        roles = set(self.settings.student_roles)
+        students = {u.id: u for u in good
+                    if u.roles is None or any(r.shortname in roles for r in u.roles)}
+        if any(not u.email for u in students.values()):
+            log.warning("moodle: course %s lists students without e-mail (the account lacks "
+                        "%s?)", course_id, USER_EMAIL_RIGHT)
+            return Incomplete(EvidenceGap.NO_ACCESS,
+                              f"{function}: no e-mails in course {course_id} "
+                              f"(needs {USER_EMAIL_RIGHT})")
+        return students
 
     def _user_attempts(self, quiz_id: int, user_id: int) -> list[QuizAttempt]:
         key = (quiz_id, user_id)
@@ -301,6 +555,7 @@ class MoodleActivitySource:
             except NotFoundError:
                 self._report(f"quiz {quiz_id} user {user_id}", "user or quiz not found")
                 payload = {}
+            _raise_for_warnings("mod_quiz_get_user_attempts", payload)
             good, bad = parse_items(QuizAttempt, _list(payload, "attempts"))
             self._report_bad(bad, f"quiz {quiz_id} attempt")
             self._attempts[key] = good
@@ -314,6 +569,7 @@ class MoodleActivitySource:
             except NotFoundError:
                 self._report(f"course {course_id} user {user_id}", "completion not found")
                 payload = {}
+            _raise_for_warnings("core_completion_get_activities_completion_status", payload)
             good, bad = parse_items(CompletionStatus, _list(payload, "statuses"))
             self._report_bad(bad, f"course {course_id} completion")
             self._completion[key] = good
@@ -332,11 +588,46 @@ class MoodleActivitySource:
         log.warning(error.message)
         self.errors.append(error)
 
-    @staticmethod
-    def _log_warnings(function: str, payload: Any) -> None:
-        for warning in warnings_of(payload):
-            log.warning("moodle: %s warning %s for %s %s", function, warning.warningcode,
-                        warning.item, warning.itemid)
+
+def _raise_for_warnings(function: str, payload: Any) -> None:
+    """Warnings in a per-student answer: what it lists may be incomplete."""
+    for warning in warnings_of(payload):
+        raise Incomplete(EvidenceGap.WARNINGS, warning_detail(function, warning))
+
+
+def _submitted_at(assignment: Assignment, row: Submission) -> dt.datetime | None:
+    """When an attempt was submitted: its first save without a submit button, else its
+    last change; None when it is not a submission (draft, new, reopened)."""
+    if row.status != "submitted":
+        return None
+    if assignment.submissiondrafts == 0 and row.timecreated:
+        return from_unix(row.timecreated)
+    return from_unix(row.timemodified)
+
+
+def _team_members(students: Mapping[int, EnrolledUser]) -> dict[int, list[EnrolledUser]]:
+    """Moodle group id -> the students in it (from the ``groups`` of enrolled users)."""
+    out: dict[int, list[EnrolledUser]] = {}
+    for user in students.values():
+        for group in user.groups or ():
+            out.setdefault(group.id, []).append(user)
+    return out
+
+
+def _name_key(name: str) -> tuple[str, ...]:
+    """A full name compared without case, diacritics and word order."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return tuple(sorted(plain.split()))
+
+
+def _visible(users: Iterable[EnrolledUser]) -> tuple[ActivityUser, ...]:
+    return tuple(ActivityUser(email=u.email or "", name=u.fullname) for u in users)
+
+
+def _gap(ref: ActivityRef, gap: EvidenceGap, detail: str, *,
+         found: bool = True) -> ActivityEvidence:
+    return ActivityEvidence(ref=ref, found=found, gap=gap.value, gap_detail=detail)
 
 
 def _list(payload: Any, key: str) -> list[Any]:
@@ -346,4 +637,4 @@ def _list(payload: Any, key: str) -> list[Any]:
 
 def _record(ref: ActivityRef, at: dt.datetime, kind: str, user: EnrolledUser) -> ActivityRecord:
     return ActivityRecord(platform=SYSTEM, activity_url=ref.url, at=at, kind=kind,
-                          email=user.email, name=user.fullname)
+                          email=user.email or "", name=user.fullname)

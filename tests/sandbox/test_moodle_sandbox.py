@@ -234,8 +234,16 @@ def test_quiz_attempts_per_user_by_status_and_time(moodle, world):
     assert states(STUDENT_BASE_ID + 1, "all") == ["finished"]
 
 
+def test_unknown_course_module_is_invalidrecordunknown(moodle):
+    """Measured on Moodle 4.5: not ``invalidrecord`` with a table name."""
+    answer = call(moodle, "core_course_get_course_module", cmid="999")
+
+    assert answer == {"exception": "dml_missing_record_exception",
+                      "errorcode": "invalidrecordunknown",
+                      "message": "Can't find data record in database."}
+
+
 @pytest.mark.parametrize(("function", "params"), [
-    pytest.param("core_course_get_course_module", {"cmid": "999"}, id="course-module"),
     pytest.param("mod_quiz_get_user_attempts", {"quizid": "99", "userid": "1000"}, id="quiz"),
     pytest.param("mod_quiz_get_user_attempts", {"quizid": "1", "userid": "4242"}, id="user"),
     pytest.param("core_enrol_get_enrolled_users", {"courseid": "99"}, id="course"),
