@@ -6,7 +6,7 @@ Jobs depend on these protocols only; each connector package implements one or mo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -15,6 +15,7 @@ from mappings.model import (
     ActivityEvidence,
     ActivityRecord,
     ActivityRef,
+    ActivityUser,
     JournalMark,
     Lesson,
     Mark,
@@ -100,12 +101,16 @@ class ActivitySource(Protocol):
 
     platform: str
 
-    def fetch(self, refs: Sequence[ActivityRef],
-              until: dt.datetime) -> dict[ActivityRef, ActivityEvidence]:
+    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime, *,
+              students: Mapping[ActivityRef, Sequence[ActivityUser]] | None = None,
+              due: Mapping[ActivityRef, dt.datetime] | None = None,
+              ) -> dict[ActivityRef, ActivityEvidence]:
         """Evidence for several activity links at once (one batch per run keeps calls low).
 
         Every ref in ``refs`` gets an entry; ``found=False`` where the platform has no such
-        activity. Records later than ``until`` may be left out.
+        activity. Records later than ``until`` may be left out. ``students``: per link, the
+        students of the lessons that link it (a platform answering per user asks only about
+        those); ``due``: per link, the earliest due time of those lessons. Both optional.
         """
         ...
 

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from connectors._imports.models import ExportRow, ImportReport, Table
 from connectors._imports.settings import FIELDS, ISO, ImportSettings
 from connectors.base import ImportLedger
 from connectors.errors import RecordError
-from mappings.model import ActivityEvidence, ActivityRecord, ActivityRef
+from mappings.model import ActivityEvidence, ActivityRecord, ActivityRef, ActivityUser
 from mappings.uzdots import normalise_url
 
 log = logging.getLogger("kartiba.imports")
@@ -187,8 +187,14 @@ class ImportActivitySource:
         self.last_report = report
         return report
 
-    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime) -> Evidence:
-        """Import new files, then evidence for each ref from every imported row."""
+    def fetch(self, refs: Sequence[ActivityRef], until: dt.datetime, *,
+              students: Mapping[ActivityRef, Sequence[ActivityUser]] | None = None,
+              due: Mapping[ActivityRef, dt.datetime] | None = None) -> Evidence:
+        """Import new files, then evidence for each ref from every imported row.
+
+        ``students`` and ``due`` (see :class:`~connectors.base.ActivitySource`) are not needed:
+        an import makes no per-student calls.
+        """
         self.import_new_files()
         keys: dict[ActivityRef, str | None] = {ref: self._key(ref) for ref in dict.fromkeys(refs)}
         urls = sorted({k for k in keys.values() if k})

@@ -72,11 +72,11 @@ class Submission(_Shape):
     """One attempt: ``userid`` 0 with a ``groupid`` is a team's submission."""
 
     id: int | None = None
-    userid: int = 0
-    status: str = ""
+    userid: int
+    status: str
     attemptnumber: int = 0
     timecreated: int = 0
-    timemodified: int = 0
+    timemodified: int
     groupid: int = 0
 
 

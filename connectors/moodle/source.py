@@ -225,8 +225,9 @@ class MoodleActivitySource:
             else:
                 out[ref] = ActivityEvidence(ref=ref, found=False)
         self._locate(usable)
-        self._load_submissions({a.id for ref in usable
-                                if (a := self._loc.assignments.get(ref.cmid or 0))})
+        assignments = [a for ref in usable if (a := self._loc.assignments.get(ref.cmid or 0))]
+        self._load_submissions({a.id for a in assignments})
+        self._load_assign_courses({a.course for a in assignments if self._needs_flags(a)})
         for ref in usable:
             out[ref] = self._guarded(ref, until, asks.get(ref, _Ask()))
         return out
@@ -384,12 +385,13 @@ class MoodleActivitySource:
         rows = self._submissions.get(assignment.id, [])
         if isinstance(rows, Incomplete):
             raise rows
-        assignment = self._with_flags(assignment, rows)
+        assignment = self._with_flags(assignment)
         teams = _team_members(students)
         if any(r.userid == 0 and r.groupid for r in rows) and not teams:
             raise Incomplete(EvidenceGap.NO_ACCESS, "core_enrol_get_enrolled_users: no groups "
                              f"for team submissions (needs {GROUPS_RIGHT})")
-        team_mode = bool(assignment.teamsubmission) or any(r.userid == 0 for r in rows)
+        team_mode = bool(assignment.teamsubmission) or any(r.userid == 0 and r.groupid
+                                                            for r in rows)
         out = []
         for row in rows:
             owners = ([students[row.userid]] if row.userid in students
@@ -402,14 +404,21 @@ class MoodleActivitySource:
         return ActivityEvidence(ref=ref, records=tuple(out), due=from_unix(assignment.duedate),
                                 visible=_visible(students.values()))
 
-    def _with_flags(self, assignment: Assignment, rows: Sequence[Submission]) -> Assignment:
-        """The assignment with its submit-button and team flags, asked only when they matter:
-        a submission whose first save and last change differ."""
-        if assignment.submissiondrafts is not None or not any(
-                r.status == "submitted" and r.timecreated and r.timecreated != r.timemodified
-                for r in rows):
+    def _needs_flags(self, assignment: Assignment) -> bool:
+        """Whether the submit-button flag matters and is not known: a submission whose first
+        save and last change differ, of an assignment located by its course module."""
+        rows = self._submissions.get(assignment.id, [])
+        return (assignment.submissiondrafts is None and not isinstance(rows, Incomplete)
+                and any(r.status == "submitted" and r.timecreated
+                        and r.timecreated != r.timemodified for r in rows))
+
+    def _with_flags(self, assignment: Assignment, *, needed: bool = False) -> Assignment:
+        """The assignment with its submit-button and team flags where they matter (loaded
+        in one batch by :meth:`_fetch`); incomplete when Moodle would not list it."""
+        if assignment.submissiondrafts is not None or not (
+                needed or self._needs_flags(assignment)):
             return assignment
-        self._load_assign_courses({assignment.course})
+        self._load_assign_courses({assignment.course})  # earlier attempts: seldom
         known = self._loc.assignments.get(assignment.cmid)
         if known is None or known.submissiondrafts is None:
             detail = self._loc.course_warnings.get(assignment.course)
@@ -426,7 +435,10 @@ class MoodleActivitySource:
         times = [] if latest is None else [latest]
         in_time = latest is not None and due is not None and latest <= due
         if row.attemptnumber > 0 and not in_time:
-            for earlier in self._previous_attempts(assignment.id, user_id):
+            earlier_attempts = self._previous_attempts(assignment.id, user_id)
+            if any(e.timecreated != e.timemodified for e in earlier_attempts):
+                assignment = self._with_flags(assignment, needed=True)
+            for earlier in earlier_attempts:
                 at = _submitted_at(assignment, earlier)
                 if at is not None:
                     times.append(at)
@@ -508,7 +520,10 @@ class MoodleActivitySource:
                 continue
             good, bad = parse_items(Submission, entry.get("submissions", []))
             self._report_bad(bad, f"assignment {aid} submission")
-            self._submissions[aid] = good
+            for row in good:
+                if row.status == "submitted" and not row.timemodified:
+                    self._report(f"assignment {aid} submission {row.id}", "no timemodified")
+            self._submissions[aid] = [r for r in good if r.timemodified]
         for warning in warnings_of(payload):
             if warning.warningcode == _NO_SUBMISSIONS:
                 continue

@@ -25,6 +25,7 @@ from mappings.evaluate import (
 from mappings.model import (
     ActivityEvidence,
     ActivityRef,
+    ActivityUser,
     EvidenceGap,
     Lesson,
     LessonMode,
@@ -36,6 +37,7 @@ from mappings.model import (
     SubjectKind,
     UzdotsInfo,
 )
+from mappings.rules.asynchronous import lesson_due
 from sync_jobs.context import RunContext
 
 log = logging.getLogger("kartiba.jobs.attendance")
@@ -235,9 +237,11 @@ class AttendanceJob:
                 if ref.platform in ctx.activities and ref not in refs[ref.platform]:
                     refs[ref.platform].append(ref)
         found: dict[ActivityRef, ActivityEvidence] = {}
+        students, dues = _activity_scope(ctx, cands)
         for platform, platform_refs in sorted(refs.items()):
             try:
-                found.update(ctx.activities[platform].fetch(platform_refs, ctx.now))
+                found.update(ctx.activities[platform].fetch(
+                    platform_refs, ctx.now, students=students, due=dues))
             except (KartibaError, OSError) as exc:  # judged as incomplete, tried again
                 log.warning("activity fetch failed system=%s refs=%d error=%s", platform,
                             len(platform_refs), getattr(exc, "message", type(exc).__name__))
@@ -356,6 +360,24 @@ class _Rosters:
         if group_id not in self._by_group:
             self._by_group[group_id] = self._school.roster(group_id)
         return self._by_group[group_id]
+
+
+def _activity_scope(ctx: RunContext, cands: Sequence[Candidate]
+                    ) -> tuple[dict[ActivityRef, list[ActivityUser]],
+                               dict[ActivityRef, dt.datetime]]:
+    """Per activity link: the students of the lessons linking it (a platform that answers per
+    user is asked about those only) and the earliest due time of those lessons."""
+    rosters = _Rosters(ctx.school())
+    students: dict[ActivityRef, list[ActivityUser]] = defaultdict(list)
+    dues: dict[ActivityRef, dt.datetime] = {}
+    for cand in cands:
+        due = lesson_due(cand.lesson, cand.info, ctx.policy)
+        users = [ActivityUser(email=s.email, name=s.full_name, student_id=s.id)
+                 for s in rosters(cand.lesson.group_id)]
+        for ref in cand.info.activities:
+            students[ref] += [u for u in users if u not in students[ref]]
+            dues[ref] = min(due, dues.get(ref, due))
+    return dict(students), dues
 
 
 def _lesson_notices(by_student, lesson: Lesson, rosters: _Rosters) -> list[Notice]:

@@ -15,10 +15,16 @@ from connectors.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProtocolError,
-    UpstreamError,
 )
 from connectors.moodle.auth import TokenAuth
-from connectors.moodle.client import MoodleClient, encode_params, login
+from connectors.moodle.client import (
+    MoodleClient,
+    WsDeniedError,
+    WsFailedError,
+    WsNotFoundError,
+    encode_params,
+    login,
+)
 from tests.connectors.moodle.recorded import BASE, LOGIN, REST, TOKEN, form, recorded
 
 
@@ -69,7 +75,7 @@ CALLS = [
                  "core_completion_get_activities_completion_status", id="completion"),
     pytest.param(lambda c: c.enrolled_users(3), "core_enrol_get_enrolled_users",
                  {"courseid": "3", "options[0][name]": "userfields",
-                  "options[0][value]": "id,fullname,email,idnumber,roles"},
+                  "options[0][value]": "id,fullname,email,idnumber,roles,groups"},
                  "core_enrol_get_enrolled_users", id="enrolled-users"),
 ]
 
@@ -90,9 +96,9 @@ def test_each_function_is_a_form_post_with_the_token_in_the_body(call, function,
 
 
 ERRORS = [
-    pytest.param("error_invalid_parameter", UpstreamError, "invalidparameter",
+    pytest.param("error_invalid_parameter", WsFailedError, "invalidparameter",
                  id="recorded-invalidparameter"),
-    pytest.param("error_no_such_function", UpstreamError, "has no function",
+    pytest.param("error_no_such_function", WsFailedError, "has no function",
                  id="recorded-unknown-function"),
     pytest.param("error_invalid_token", AuthError, "invalidtoken", id="recorded-invalidtoken"),
 ]
@@ -103,6 +109,9 @@ SYNTHETIC = {  # same shape as the recorded errors, other error codes
     "requireloginerror": ("require_login_exception", "Course or activity not accessible."),
     "invalidrecord": ("dml_missing_record_exception",
                       "Can't find data record in database table course_modules."),
+    "invalidrecordunknown": ("dml_missing_record_exception",
+                             "Can't find data record in database."),
+    "cannotviewreport": ("moodle_exception", "You cannot view this report"),
 }
 
 
@@ -121,10 +130,12 @@ def test_every_recorded_error_shape_maps_to_the_error_hierarchy(fixture, error, 
 
 
 @pytest.mark.parametrize(("code", "error"), [
-    pytest.param("accessexception", PermissionDeniedError, id="accessexception"),
-    pytest.param("nopermissions", PermissionDeniedError, id="nopermissions"),
-    pytest.param("requireloginerror", PermissionDeniedError, id="requireloginerror"),
-    pytest.param("invalidrecord", NotFoundError, id="invalidrecord-record"),
+    pytest.param("accessexception", WsDeniedError, id="accessexception"),
+    pytest.param("nopermissions", WsDeniedError, id="nopermissions"),
+    pytest.param("requireloginerror", WsDeniedError, id="requireloginerror"),
+    pytest.param("cannotviewreport", WsDeniedError, id="cannotviewreport"),
+    pytest.param("invalidrecord", WsNotFoundError, id="invalidrecord-record"),
+    pytest.param("invalidrecordunknown", WsNotFoundError, id="invalidrecordunknown"),
 ])
 def test_other_error_codes(code, error):
     exception, message = SYNTHETIC[code]
@@ -134,6 +145,8 @@ def test_other_error_codes(code, error):
         with pytest.raises(error) as info:
             _client().call("core_course_get_course_module", cmid=5)
     assert type(info.value) is error
+    assert isinstance(info.value, (PermissionDeniedError, NotFoundError))  # the hierarchy
+    assert (info.value.function, info.value.errorcode) == ("core_course_get_course_module", code)
     assert code in info.value.message
 
 

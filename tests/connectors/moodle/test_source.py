@@ -50,7 +50,7 @@ def assignments_answer(rows: list[dict[str, Any]]):
 def submissions_answer(extra: list[dict[str, Any]] | None = None):
     """The recorded submissions of assignment 1 (8 submitted, 9 draft) for every id asked."""
     def answer(params: dict[str, str]) -> Any:
-        assert params["status"] == "submitted"
+        assert "status" not in params  # every status: a reopened latest attempt must be seen
         ids = [int(v) for k, v in params.items() if k.startswith("assignmentids[")]
         subs = recorded("mod_assign_get_submissions")["assignments"][0]["submissions"]
         return {"assignments": [{"assignmentid": aid, "submissions": subs + (extra or [])}
@@ -138,7 +138,7 @@ def test_a_second_fetch_in_the_same_run_only_asks_for_what_is_new():
 
     assert (first, again) == (3, 3)
     assert fake.functions()[3:] == ["mod_assign_get_submissions"]
-    assert fake.calls[3][1] == {"assignmentids[0]": "101", "status": "submitted"}
+    assert fake.calls[3][1] == {"assignmentids[0]": "101"}
 
 
 # ----------------------------------------------------------------------------- evidence
@@ -331,9 +331,11 @@ def test_a_quiz_link_into_an_unlisted_course_is_located_and_batched():
     _, evidence = run(fake, [quiz_ref(2)], course_ids=[4])
 
     assert evidence[quiz_ref(2)].found is True
+    # the course module says all a quiz needs: no second mod_quiz_get_quizzes_by_courses
     assert fake.functions()[:3] == ["mod_quiz_get_quizzes_by_courses",
                                     "core_course_get_course_module",
-                                    "mod_quiz_get_quizzes_by_courses"]
+                                    "core_enrol_get_enrolled_users"]
+    assert fake.count("mod_quiz_get_quizzes_by_courses") == 1
 
 
 # ----------------------------------------------------------------------------- completion
