@@ -140,10 +140,17 @@ class Student:
     email: str = ""
     offline_mode: bool = False  # point 14.5: no internet/devices, works on worksheets
     aliases: tuple[str, ...] = ()  # display names the student is known to use
+    # subgroups / other groups whose lessons the student also attends (languages, workshop
+    # halves, shared modules); ``group_id`` stays the home group whose class teacher is theirs
+    other_groups: tuple[str, ...] = ()
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def attends(self, group_id: str) -> bool:
+        """The student is on the roster of the group's lessons (home group or another)."""
+        return self.group_id == group_id or group_id in self.other_groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +173,12 @@ class School:
     oversight: tuple[str, ...] = ()  # e-mail addresses (point 6)
 
     def roster(self, group_id: str) -> tuple[Student, ...]:
-        """Students of one group, ordered by id."""
-        return tuple(s for _, s in sorted(self.students.items()) if s.group_id == group_id)
+        """Students who attend one group's lessons, ordered by id, each once.
+
+        The group's own students and those whose ``other_groups`` include it (subgroups,
+        modules shared by groups).
+        """
+        return tuple(s for _, s in sorted(self.students.items()) if s.attends(group_id))
 
     def student_label(self, student_id: str) -> str:
         """The student's name as people read it; namesakes in one group are told apart.
@@ -220,8 +231,18 @@ class JournalMark:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkEdit:
+    """A person set, changed or deleted (``code`` None) a student's mark in a lesson."""
+
+    student_id: str
+    author_id: str
+    at: dt.datetime
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Lesson:
-    """One timetable lesson of one group as the journal has it."""
+    """One timetable lesson of one group as the journal has it at the time of reading."""
 
     id: str
     group_id: str
@@ -236,6 +257,14 @@ class Lesson:
     topic: Topic | None = None
     marks: tuple[JournalMark, ...] = ()
     lesson_type: str = ""  # e-klase's own label, kept for explanations
+    cancelled: bool = False  # the journal shows the lesson as cancelled
+    modified_at: dt.datetime | None = None  # last change of its time, mode or cancellation
+    mark_edits: tuple[MarkEdit, ...] = ()  # persons' mark edits, oldest first
+
+    @property
+    def is_remote(self) -> bool:
+        """A remote lesson that takes place (not cancelled)."""
+        return self.mode.is_remote and not self.cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +279,7 @@ class Notice:
     received_at: dt.datetime
     agreement: Agreement | None = None
     new_due: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None  # the notice was cancelled at this instant
 
     def covers(self, day: dt.date) -> bool:
         return self.date_from <= day <= self.date_to

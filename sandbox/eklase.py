@@ -15,7 +15,11 @@ client. It
 * validates every request payload against the XSD and answers a ``soap:Client`` Fault with code
   ``INVALID_REQUEST`` when it does not validate;
 * serves ``world.scenario`` as it is at ``world.now``: UZDOTS entries, topics and marks appear
-  only once they exist, notices once received (ids ``N1``, ``N2``... by position);
+  only once they exist, notices once received (their ``id``, else ``N1``, ``N2``... by
+  position) and with ``withdrawnAt`` once withdrawn; lessons from their ``added_at`` on, with
+  every change made by then (time, lessonType, ``cancelled``, ``modifiedAt``), UZDOTS entries
+  with every edit made by then (``modifiedAt``), marks after the persons' edits made by then
+  (listed as ``markEdit``); a student is listed under the home group with ``otherGroupId``;
 * stores marks written through SetAttendanceMark (author = the authenticated account) and logs
   every schema-valid, authenticated SetAttendanceMark call in :attr:`writes`.
 
@@ -46,7 +50,15 @@ from typing import Any
 from lxml import etree
 
 from sandbox.httpserver import LoopbackServer, Request, Response
-from sandbox.scenario import LessonRow
+from sandbox.scenario import (
+    LessonRow,
+    MarkAt,
+    in_group,
+    lesson_at,
+    marks_at,
+    person_edits_at,
+    uzdots_at,
+)
 from sandbox.world import RIGA, World
 
 NS = "urn:kartiba:eklase:journal:v1"
@@ -467,6 +479,8 @@ class EklaseSandbox(LoopbackServer):
                 if st.email:
                     _el(student, "email", st.email)
                 _el(student, "offlineMode", st.offline_mode)
+                for other in st.other_groups:
+                    _el(student, "otherGroupId", other)
         return out
 
     def _subjects(self, payload: etree._Element) -> etree._Element:
@@ -505,39 +519,55 @@ class EklaseSandbox(LoopbackServer):
 
     def _lesson(self, out: etree._Element, row: LessonRow, now: dt.datetime,
                 written: dict[tuple[str, str], dict]) -> None:
+        """One lesson as the journal shows it at ``now`` (nothing before its ``added_at``)."""
+        state = lesson_at(row, now)
+        if state is None:
+            return
         lesson = _el(out, "lesson")
         _el(lesson, "id", row.id)
         _el(lesson, "date", row.date.isoformat())
         _el(lesson, "number", row.number)
-        _el(lesson, "start", self._time(row.id, World.local(row.date, row.start)))
-        _el(lesson, "end", self._time(row.id, World.local(row.date, row.end)))
+        _el(lesson, "start", self._time(row.id, World.local(row.date, state.start)))
+        _el(lesson, "end", self._time(row.id, World.local(row.date, state.end)))
         _el(lesson, "groupId", row.group)
         _el(lesson, "subjectId", row.subject)
         _el(lesson, "teacherId", row.teacher)
-        _el(lesson, "lessonType", self.lesson_labels.get(row.id, LESSON_TYPES[row.mode]))
+        _el(lesson, "lessonType", self.lesson_labels.get(row.id, LESSON_TYPES[state.mode]))
         if row.topic is not None and row.topic.entered_at <= now:
             topic = _el(lesson, "topic")
             _el(topic, "text", row.topic.text)
             _el(topic, "enteredAt", _iso(row.topic.entered_at))
-        if row.uzdots is not None and row.uzdots.created_at <= now:
+        entry = uzdots_at(row.uzdots, now)
+        if entry is not None:
             uzdots = _el(lesson, "uzdots")
-            _el(uzdots, "text", row.uzdots.text)
-            for name in row.uzdots.attachments:
+            _el(uzdots, "text", entry.text)
+            for name in entry.attachments:
                 _el(_el(uzdots, "attachment"), "name", name)
-            _el(uzdots, "createdAt", _iso(row.uzdots.created_at))
+            _el(uzdots, "createdAt", _iso(entry.created_at))
+            if entry.modified_at is not None:
+                _el(uzdots, "modifiedAt", _iso(entry.modified_at))
             _el(uzdots, "authorId", row.teacher)
-        marks = [(m.student, m.code, None, m.by, m.at) for m in row.marks if m.at <= now]
-        marks += [(student, w["code"], w["excused"], self.username, w["at"])
-                  for (lesson_id, student), w in sorted(written.items())
-                  if lesson_id == row.id and w["at"] <= now]
-        for student, code, excused, author, at in sorted(marks, key=lambda m: (m[4], m[0])):
+        ours = [MarkAt(student, w["code"], self.username, w["at"], w["excused"])
+                for (lesson_id, student), w in sorted(written.items()) if lesson_id == row.id]
+        for standing in marks_at(row, now, ours):
             mark = _el(lesson, "mark")
-            _el(mark, "studentId", student)
-            _el(mark, "code", code)
-            if excused is not None:
-                _el(mark, "excused", excused)
-            _el(mark, "authorId", author)
-            _el(mark, "enteredAt", _iso(at))
+            _el(mark, "studentId", standing.student)
+            _el(mark, "code", standing.code)
+            if standing.excused is not None:
+                _el(mark, "excused", standing.excused)
+            _el(mark, "authorId", standing.by)
+            _el(mark, "enteredAt", _iso(standing.at))
+        if state.cancelled:
+            _el(lesson, "cancelled", True)
+        if state.modified_at is not None:
+            _el(lesson, "modifiedAt", _iso(state.modified_at))
+        for edit in person_edits_at(row, now):
+            node = _el(lesson, "markEdit")
+            _el(node, "studentId", edit.student)
+            if edit.code is not None:
+                _el(node, "code", edit.code)
+            _el(node, "authorId", edit.by)
+            _el(node, "at", _iso(edit.at))
 
     def _time(self, lesson_id: str, value: dt.datetime) -> str:
         """A lesson time with its offset (without it for ``naive_times``: a test hook)."""
@@ -554,7 +584,7 @@ class EklaseSandbox(LoopbackServer):
             if row.received_at > now or row.to < date_from or row.from_ > date_to:
                 continue
             notice = _el(out, "notice")
-            _el(notice, "id", f"N{i}")
+            _el(notice, "id", row.id or f"N{i}")
             _el(notice, "studentId", row.student)
             _el(notice, "kind", row.kind)
             _el(notice, "dateFrom", row.from_.isoformat())
@@ -565,6 +595,8 @@ class EklaseSandbox(LoopbackServer):
             if row.new_due is not None:
                 due = row.new_due if row.new_due.tzinfo else row.new_due.replace(tzinfo=RIGA)
                 _el(notice, "newDue", _iso(due))
+            if row.withdrawn_at is not None and row.withdrawn_at <= now:
+                _el(notice, "withdrawnAt", _iso(row.withdrawn_at))
         return out
 
     def _set_attendance_mark(self, payload: etree._Element) -> etree._Element:
@@ -599,7 +631,7 @@ class EklaseSandbox(LoopbackServer):
             raise SoapFault("UNKNOWN_LESSON", "no such lesson", call["lesson"])
         student = next((s for s in self.world.scenario.students if s.id == call["student"]),
                        None)
-        if student is None or student.group != lesson.group:
+        if student is None or not in_group(student, lesson.group):
             raise SoapFault("UNKNOWN_STUDENT", "no such student in the lesson's group",
                             call["student"])
         pair = (call["lesson"], call["student"])
@@ -607,8 +639,7 @@ class EklaseSandbox(LoopbackServer):
             if self._keys[call["key"]] != pair:
                 raise SoapFault("INVALID_REQUEST", "idempotencyKey used for another mark")
             return "already-present", None
-        if any(m.student == call["student"] and m.at <= call["at"] and m.by != self.username
-               for m in lesson.marks):
+        if self._person_decided(lesson, call["student"], call["at"]):
             return "refused", "manual_mark"
         if pair in self._written:
             return "already-present", None
@@ -618,3 +649,10 @@ class EklaseSandbox(LoopbackServer):
                                "at": call["at"], "key": call["key"]}
         self._keys[call["key"]] = pair
         return "created", None
+
+    def _person_decided(self, lesson: LessonRow, student_id: str, now: dt.datetime) -> bool:
+        """A person's mark stands, or a person set, changed or deleted one, by ``now``."""
+        if any(e.student == student_id for e in person_edits_at(lesson, now)):
+            return True
+        return any(m.student == student_id and m.at <= now and m.by != self.username
+                   for m in lesson.marks)

@@ -574,7 +574,7 @@ class MoodleSandbox(LoopbackServer):
             cmids |= {q.cmid for q in sc.moodle.quiz_attempts}
         groups = {lesson.group for lesson in sc.lessons if lesson.uzdots is not None
                   and cmids & {int(m) for m in _LINKED_CMID.findall(lesson.uzdots.text)}}
-        ids = {st.id for st in sc.students if st.group in groups}
+        ids = {st.id for st in sc.students if st.group in groups or groups & set(st.other_groups)}
         ids |= {sub.student for sub in sc.moodle.submissions
                 if sub.assignment in {a.id for a in assignments}}
         ids |= {q.student for q in sc.moodle.quiz_attempts if q.cmid in cmids}

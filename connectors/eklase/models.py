@@ -57,8 +57,10 @@ class WsStudent(WsShape):
     last_name: str = Field(min_length=1)
     email: str = ""
     offline_mode: bool
+    other_group_id: list[str] = []
 
     _email = field_validator("email", mode="before")(_none_to_empty)
+    _other = field_validator("other_group_id", mode="before")(lambda v: v or [])
 
 
 class WsGroup(WsShape):
@@ -114,6 +116,13 @@ class WsMark(WsShape):
     entered_at: AwareDatetime
 
 
+class WsMarkEdit(WsShape):
+    student_id: str = Field(min_length=1)
+    code: str | None = None  # None = the mark was deleted
+    author_id: str = Field(min_length=1)
+    at: AwareDatetime
+
+
 class WsLesson(WsShape):
     id: str = Field(min_length=1)
     date: dt.date
@@ -127,8 +136,12 @@ class WsLesson(WsShape):
     topic: WsTopic | None = None
     uzdots: WsUzdots | None = None
     mark: list[WsMark] = []
+    cancelled: bool = False
+    modified_at: AwareDatetime | None = None
+    mark_edit: list[WsMarkEdit] = []
 
-    _mark = field_validator("mark", mode="before")(lambda v: v or [])
+    _mark = field_validator("mark", "mark_edit", mode="before")(lambda v: v or [])
+    _cancelled = field_validator("cancelled", mode="before")(lambda v: bool(v))
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> WsLesson:
@@ -146,6 +159,7 @@ class WsNotice(WsShape):
     received_at: AwareDatetime
     agreement: Agreement | None = None
     new_due: AwareDatetime | None = None
+    withdrawn_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> WsNotice:

@@ -34,6 +34,7 @@ from mappings.model import (
     JournalMark,
     Lesson,
     LessonMode,
+    MarkEdit,
     Notice,
     School,
     Student,
@@ -168,7 +169,8 @@ class EklaseJournal:
                 found[ws.id] = Notice(
                     id=ws.id, student_id=ws.student_id, kind=ws.kind, date_from=ws.date_from,
                     date_to=ws.date_to, received_at=ws.received_at.astimezone(RIGA),
-                    agreement=ws.agreement, new_due=_riga(ws.new_due))
+                    agreement=ws.agreement, new_due=_riga(ws.new_due),
+                    withdrawn_at=_riga(ws.withdrawn_at))
         return sorted(found.values(), key=lambda n: (n.received_at, n.id))
 
     def health(self) -> str:
@@ -203,7 +205,10 @@ class EklaseJournal:
             teacher_id=ws.teacher_id[0], date=ws.date, number=ws.number,
             start=ws.start.astimezone(RIGA), end=ws.end.astimezone(RIGA),
             mode=self.lesson_mode(ws.lesson_type, ws.id), uzdots=uzdots, topic=topic,
-            marks=tuple(journal_mark(m) for m in ws.mark), lesson_type=ws.lesson_type)
+            marks=tuple(journal_mark(m) for m in ws.mark), lesson_type=ws.lesson_type,
+            cancelled=ws.cancelled, modified_at=_riga(ws.modified_at),
+            mark_edits=tuple(MarkEdit(e.student_id, e.author_id, e.at.astimezone(RIGA), e.code)
+                             for e in ws.mark_edit))
 
     @staticmethod
     def _subject(ws: WsSubject) -> Subject:
@@ -231,7 +236,8 @@ class EklaseJournal:
                                      f"{students[st.id].group_id}; first kept")
                         continue
                     students[st.id] = Student(st.id, ws.id, st.first_name, st.last_name,
-                                              st.email, st.offline_mode)
+                                              st.email, st.offline_mode,
+                                              other_groups=tuple(st.other_group_id))
             self._groups, self._students = groups, students
         return self._groups, self._students
 

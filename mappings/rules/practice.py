@@ -18,7 +18,7 @@ def is_practice(lesson: Lesson, school: School) -> bool:
 
 def practice_remote(lesson: Lesson, school: School) -> Alert | None:
     """Point 8: a qualification-practice lesson held remotely."""
-    if not (lesson.mode.is_remote and is_practice(lesson, school)):
+    if not (lesson.is_remote and is_practice(lesson, school)):
         return None
     return make_alert(
         AlertKind.PRACTICE_REMOTE,

@@ -44,7 +44,7 @@ def counts_for_quota(lesson: Lesson, school: School) -> bool:
     held online by design (point 13, "Audzināšanas stundas notiek tiešsaistē") and remote
     qualification practice is point 8's alert, so neither is counted.
     """
-    return (lesson.mode.is_remote and not is_class_hour(lesson, school)
+    return (lesson.is_remote and not is_class_hour(lesson, school)
             and not is_practice(lesson, school))
 
 

@@ -23,7 +23,7 @@ def riga_today(now: dt.datetime) -> dt.date:
 
 def remote_in_force(lesson: Lesson, policy: Policy) -> bool:
     """A remote lesson the procedure applies to (points 2, 47)."""
-    return lesson.mode.is_remote and lesson_in_force(lesson, policy)
+    return lesson.is_remote and lesson_in_force(lesson, policy)
 
 
 def in_school_year(

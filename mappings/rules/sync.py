@@ -55,7 +55,7 @@ def is_synchronous(lesson: Lesson, school: School | None = None) -> bool:
     A remote class hour is synchronous whatever its e-klase lesson type says (point 13);
     an in-person lesson is never synchronous-remote.
     """
-    if not lesson.mode.is_remote:
+    if not lesson.is_remote:
         return False
     if lesson.mode is LessonMode.REMOTE_SYNC:
         return True

@@ -119,7 +119,7 @@ class AttendanceJob:
         sync = [c for c in candidates if self._is_sync(c, school)]
         asyn = [c for c in candidates if not self._is_sync(c, school)]
         remote_sync = [Candidate(x, lesson_info(x, ctx.policy)) for x in lessons
-                       if x.mode.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
+                       if x.is_remote and self._is_sync(Candidate(x, UzdotsInfo()), school)]
         evidence, activity = self.fetch_evidence(ctx, sync, asyn)
         joint = _JointMeetings(remote_sync)
         for cand in sync:
@@ -147,7 +147,7 @@ class AttendanceJob:
         """Remote lessons, not final, whose (first) evaluation time has passed."""
         out = []
         for lesson in lessons:
-            if not lesson.mode.is_remote or ctx.store.lesson_final(lesson.id):
+            if not lesson.is_remote or ctx.store.lesson_final(lesson.id):
                 continue
             subject = school.subjects.get(lesson.subject_id)
             if subject is not None and subject.kind is SubjectKind.QUALIFICATION_PRACTICE:

@@ -30,5 +30,5 @@ class QuotaJob:
         if not ctx.dry_run:
             ctx.store.mark_digest_sent("quota-run", ctx.today.isoformat(), ctx.run_id)
         counts: Counter[str] = Counter(str(a.kind) for a in alerts)
-        counts["lessons_counted"] = sum(1 for x in lessons if x.mode.is_remote)
+        counts["lessons_counted"] = sum(1 for x in lessons if x.is_remote)
         return counts

@@ -26,12 +26,12 @@ class UzdotsJob:
         lessons = ctx.read_lessons(ctx.today - back, ctx.today + LOOKAHEAD)
         school = ctx.school()
         for lesson in lessons:
-            if not lesson.mode.is_remote:
+            if not lesson.is_remote:
                 continue
             alerts = check_uzdots(lesson, ctx.calendar, ctx.policy, ctx.now, school=school)
             alerts += check_topic(lesson, ctx.policy, ctx.now)
             for alert in alerts:
                 counts[str(alert.kind)] += 1
             ctx.alert(alerts)
-        counts["lessons_checked"] = sum(1 for x in lessons if x.mode.is_remote)
+        counts["lessons_checked"] = sum(1 for x in lessons if x.is_remote)
         return counts
