@@ -189,7 +189,13 @@ class ZoomInstanceRow(_Strict):
     end: dt.datetime
     participants: list[ZoomParticipantRow] = []
     chat: list[ChatRow] | None = None  # None = no chat data at all
+    report_ready: dt.datetime | None = None  # participant report available from (None = end)
     _aware = field_validator("start", "end")(_aware)
+
+    @field_validator("report_ready")
+    @classmethod
+    def _ready_aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else _aware(value)
 
 
 class ZoomMeetingRow(_Strict):

@@ -6,14 +6,21 @@ Written from Zoom's API reference, independently of ``connectors.zoom``. It serv
 * ``POST /oauth/token?grant_type=account_credentials&account_id=...`` (HTTP Basic client
   credentials) issues bearer tokens valid 3600 s of wall-clock time; an unknown or expired
   token gets ``401 {"code": 124, "message": "Invalid access token."}``.
-* ``GET /v2/past_meetings/{meetingId}/instances`` (Medium) lists instances that have started.
+* ``GET /v2/past_meetings/{meetingId}/instances`` (Medium) lists the instances that have
+  ENDED (as Zoom does: a running instance is not a past meeting yet).
+* ``GET /v2/meetings/{meetingId}`` (Light) answers the meeting with ``status`` ``"started"``
+  while one of its instances runs, else ``"waiting"``; an unknown id gets ``404`` code 3001.
 * ``GET /v2/report/meetings/{meetingUUID}/participants`` (Heavy) pages the report of an ended
   instance (``page_size`` at most 300, ``next_page_token`` bound to the query and valid
-  15 min); a running or unknown instance gets ``404`` with code 3001.
+  15 min); a running or unknown instance, or one whose report is not ready yet (the
+  scenario's ``report_ready``), gets ``404 {"code": 3001, "message": "Meeting does not exist:
+  {uuid}."}``.
 * ``GET /v2/meetings/{meetingUUID}/recordings`` (Light) lists a cloud recording with a
   ``CHAT`` file when the instance has chat data; ``GET /rec/download/{fileId}`` serves it.
 * UUIDs starting with ``/`` or containing ``//`` must be double URL-encoded in paths; a
-  single-encoded one gets ``404`` "Meeting does not exist", as in Zoom.
+  single-encoded one gets ``404`` "Meeting does not exist", as in Zoom. Any other UUID (a
+  single ``/`` in the middle too) is accepted encoded once or twice; an unencoded ``/``
+  splits the path and matches no endpoint.
 * Rate limits per category (QPS, sliding one-second window of wall-clock time) answer 429
   with ``Retry-After`` and ``X-RateLimit-Category/Type/Limit/Remaining``; the Heavy category
   has a daily cap whose 429 carries the ISO date of the next reset (00:00 UTC).
@@ -61,9 +68,11 @@ _ROUTES = [
     ("GET", re.compile(r"^/v2/past_meetings/([^/]+)/instances$"), "instances"),
     ("GET", re.compile(r"^/v2/report/meetings/([^/]+)/participants$"), "participants"),
     ("GET", re.compile(r"^/v2/meetings/([^/]+)/recordings$"), "recordings"),
+    ("GET", re.compile(r"^/v2/meetings/([^/]+)$"), "meeting_details"),
     ("GET", re.compile(r"^/rec/download/([^/]+)$"), "download"),
 ]
-_CATEGORY = {"instances": "Medium", "participants": "Heavy", "recordings": "Light"}
+_CATEGORY = {"instances": "Medium", "participants": "Heavy", "recordings": "Light",
+             "meeting_details": "Light"}
 
 
 def zoom_time(value: dt.datetime) -> str:
@@ -311,6 +320,14 @@ class ZoomSandbox(LoopbackServer):
     def _ended(self, instance: ZoomInstanceRow) -> bool:
         return instance.end <= self.world.now
 
+    def _running(self, instance: ZoomInstanceRow) -> bool:
+        return instance.start <= self.world.now < instance.end
+
+    def _report_ready(self, instance: ZoomInstanceRow) -> bool:
+        """Whether Zoom has the instance's participant report (ended, and processed)."""
+        ready = instance.report_ready or instance.end
+        return self._ended(instance) and ready <= self.world.now
+
     def _host_id(self, meeting: ZoomMeetingRow) -> str:
         return _stable_id("host", meeting.host)
 
@@ -328,9 +345,31 @@ class ZoomSandbox(LoopbackServer):
         meeting = self._meeting(meeting_id)
         if meeting is None:
             return _error(404, 3001, f"Meeting does not exist: {meeting_id}.")
-        started = [i for i in meeting.instances if self.world.visible(i.start)]
+        ended = sorted((i for i in meeting.instances if self._ended(i)), key=lambda i: i.start)
         return Response(200, {"meetings": [{"uuid": i.uuid, "start_time": zoom_time(i.start)}
-                                           for i in started]})
+                                           for i in ended]})
+
+    def _meeting_details(self, request: Request, segment: str) -> Response:
+        refused = self._guard(request, "Light")
+        if refused:
+            return refused
+        meeting_id = unquote(segment)
+        meeting = self._meeting(meeting_id)
+        if meeting is None:
+            return _error(404, 3001, f"Meeting does not exist: {meeting_id}.")
+        running = next((i for i in meeting.instances if self._running(i)), None)
+        host = next((t for t in self.world.scenario.teachers if t.id == meeting.host), None)
+        return Response(200, {
+            "uuid": running.uuid if running else _stable_id("next", meeting.id) + "==",
+            "id": int(meeting.id) if meeting.id.isdigit() else meeting.id,
+            "host_id": self._host_id(meeting),
+            "host_email": host.email if host else "",
+            "topic": "", "type": 3,  # a recurring meeting with no fixed time
+            "status": "started" if running else "waiting",
+            "timezone": "Europe/Riga",
+            "created_at": "2026-08-25T07:00:00Z",
+            "join_url": f"https://zoom.us/j/{meeting.id}",
+        })
 
     def _participants(self, request: Request, segment: str) -> Response:
         refused = self._guard(request, "Heavy")
@@ -338,7 +377,7 @@ class ZoomSandbox(LoopbackServer):
             return refused
         found = self._path_instance(segment)
         uuid = decode_path_uuid(segment)[0]
-        if found is None or not self._ended(found[1]):
+        if found is None or not self._report_ready(found[1]):
             return _error(404, 3001, f"Meeting does not exist: {uuid}.")
         meeting, instance = found
         try:

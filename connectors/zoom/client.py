@@ -47,6 +47,7 @@ from connectors.errors import (
 from connectors.zoom.auth import ZoomAuth
 from connectors.zoom.models import (
     InstancesResponse,
+    MeetingDetails,
     MeetingRecordings,
     ParticipantsPage,
     PastMeetingInstance,
@@ -60,6 +61,8 @@ PAGE_SIZE = 300  # the largest page the participant report allows
 CODE_MEETING_NOT_FOUND = 3001  # "Meeting does not exist" / not ended yet (no report yet)
 CODE_RECORDING_NOT_FOUND = 3301  # "This recording does not exist."
 CODE_INVALID_REQUEST = 300  # e.g. "The next page token is invalid or expired."
+GAP_MEETING_RUNNING = "meeting_running"  # mappings.model.EvidenceGap values
+GAP_REPORT_NOT_READY = "report_not_ready"
 
 
 class Category(StrEnum):
@@ -93,6 +96,14 @@ def encode_uuid(uuid: str) -> str:
 
 
 _CODE = re.compile(r'"code"\s*:\s*(\d+)')
+
+
+def not_ready(message: str, gap: str, *, status: int | None = None,
+              detail: str = "") -> NotReadyError:
+    """A :class:`NotReadyError` carrying the evidence gap (``meeting_running``...) as ``gap``."""
+    error = NotReadyError(message, upstream="zoom", status=status, detail=detail)
+    error.gap = gap
+    return error
 
 
 def error_code(exc: UpstreamError) -> int | None:
@@ -177,11 +188,24 @@ class ZoomClient:
                 self._bad_record(f"meeting {meeting_id} instance #{i}", exc)
         return out
 
+    def meeting(self, meeting_id: str) -> MeetingDetails | None:
+        """The meeting's details, e.g. whether it runs now (``GET /meetings/{id}``, Light).
+
+        Returns None when Zoom has no such meeting (3001, e.g. an ended instant meeting).
+        """
+        path = f"meetings/{quote(meeting_id, safe='')}"
+        try:
+            body = self._get(path, Category.LIGHT)
+        except NotFoundError:
+            return None
+        return self._parse(MeetingDetails, body, path)
+
     def participants(self, uuid: str) -> Iterator[ReportParticipant]:
         """Every row of an instance's participant report, page after page (Heavy).
 
         Raises:
-            NotReadyError: Zoom has no report yet (error 3001: the instance has not ended).
+            NotReadyError: Zoom has no report yet (error 3001 for a listed, ended instance:
+                the report is still being processed); ``gap`` is ``report_not_ready``.
         """
         path = f"report/meetings/{encode_uuid(uuid)}/participants"
         token, page_no = "", 0
@@ -252,9 +276,9 @@ class ZoomClient:
         except UpstreamError as exc:
             code = error_code(exc)
             if code == CODE_MEETING_NOT_FOUND and exc.status in (400, 404):
-                raise NotReadyError(
-                    f"zoom: no participant report for instance {uuid} yet (3001: not ended)",
-                    upstream="zoom", status=exc.status, detail=exc.detail) from None
+                raise not_ready(
+                    f"zoom: no participant report for instance {uuid} yet (3001)",
+                    GAP_REPORT_NOT_READY, status=exc.status, detail=exc.detail) from None
             if code == CODE_INVALID_REQUEST and "next_page_token" in params:
                 raise TransientError(
                     f"zoom: the page token of instance {uuid}'s report expired; try again",

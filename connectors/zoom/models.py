@@ -43,7 +43,8 @@ class ZoomErrorBody(_Zoom):
 
 
 class PastMeetingInstance(_Zoom):
-    """One ended (or running) occurrence of a meeting id: ``GET /past_meetings/{id}/instances``."""
+    """One ended occurrence of a meeting id: ``GET /past_meetings/{id}/instances`` lists only
+    instances that have ended (a running one is not a past meeting yet)."""
 
     uuid: str = Field(min_length=1)
     start_time: dt.datetime
@@ -52,6 +53,18 @@ class PastMeetingInstance(_Zoom):
 
 class InstancesResponse(_Zoom):
     meetings: list[dict[str, Any]] = []
+
+
+class MeetingDetails(_Zoom):
+    """``GET /meetings/{meetingId}`` (only what kartiba reads): ``status`` is ``"started"``
+    while an instance of the meeting runs, else ``"waiting"``."""
+
+    uuid: str = ""
+    status: str = ""
+
+    @property
+    def started(self) -> bool:
+        return self.status.strip().lower() == "started"
 
 
 class ReportParticipant(_Zoom):

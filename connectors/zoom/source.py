@@ -1,12 +1,25 @@
 """Zoom as a :class:`connectors.base.MeetingSource`: participants and chat around one lesson.
 
-Which instances of a meeting id count for a lesson (DESIGN "meeting instances", kārtības 30. p.):
-every instance that *started* within [lesson start - ``before``, lesson end + ``after``], plus
-the single latest instance that started before that window, when it started less than 12 h
-before it. Zoom runs at most one instance of a meeting id at a time, so only that one can
-still be running into the window. Several instances (a restarted meeting, a personal meeting
-room used all day) are merged per person; segments are kept raw, the rules clip them to the
-lesson.
+Only instances that overlap the lesson itself count (DESIGN "meeting instances": time is
+counted only inside the lesson, kārtības 30. p.). ``GET /past_meetings/{id}/instances`` lists
+the instances that have ENDED, with their start times only, and Zoom runs at most one instance
+of a meeting id at a time, so an instance ended before the next one started. The instances
+that *may* overlap the lesson (:func:`relevant_instances`) are those that started before the
+lesson end, within 12 h before the lesson start, and are not followed by another instance that
+started by the lesson start; their participant reports give their ends (the last leave), and
+those that overlap the lesson are the evidence. An earlier instance of a recurring meeting
+(the teacher's morning lesson on the same link) is never judged for this lesson.
+
+Whether the lesson's own instance has ended: when the ended instances that overlap the lesson
+do not reach its end, a running instance may still cover it (a restarted meeting, or one
+running past the lesson), unless an ended instance started after the lesson end (a running
+instance started after that one). Then one ``GET /meetings/{id}`` per meeting and run tells:
+``status: "started"`` means the evidence is incomplete (gap ``meeting_running``, raised as
+:class:`connectors.errors.NotReadyError`): no marks, the lesson is tried again at the next
+run. A listed instance whose report answers 3001 is not ready either (``report_not_ready``).
+
+Several instances (a restarted meeting, a personal meeting room used all day) are merged per
+person; segments are kept raw, the rules clip them to the lesson.
 
 A person is the same across rows and instances by e-mail when Zoom gives one, else by the
 Zoom user id (``participant_user_id``/``id``, empty for guests since March 2023), else by the
@@ -17,10 +30,11 @@ events whose ``leave_reason`` mentions both a removal and the host, in either or
 case: "removed by host", "Participant was removed by the host", "Host removed the
 participant" all count; "left the meeting" or "Host ended the meeting" do not.
 
-Cost per meeting and run: one instance list, the report pages of each relevant instance, and
-with chat one recordings call per relevant instance (+ one download per chat file). Results
-are cached in the source object, which the jobs create once per run; joint lessons sharing a
-meeting (kārtības 15. p.) reuse them.
+Cost per meeting and run: one instance list, the report pages of each instance that may
+overlap the lesson, with chat one recordings call per overlapping instance (+ one download
+per chat file), and one ``GET /meetings/{id}`` only when no ended instance reaches the lesson
+end (see above). Results are cached in the source object, which the jobs create once per run;
+joint lessons sharing a meeting (kārtības 15. p.) reuse them.
 """
 
 from __future__ import annotations
@@ -35,12 +49,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from connectors._evidence import RunScopedSource, found, lesson_window, not_found
+from connectors._evidence import RunScopedSource, found, not_found
 from connectors._evidence import merge_segments as merge_segments  # re-exported
 from connectors.base import WebhookLedger
 from connectors.errors import NotFoundError, ProtocolError, RecordError
 from connectors.zoom.chat import parse_chat
-from connectors.zoom.client import ZoomClient
+from connectors.zoom.client import GAP_MEETING_RUNNING, ZoomClient, not_ready
 from connectors.zoom.models import PastMeetingInstance, ReportParticipant
 from connectors.zoom.webhook import SYSTEM
 from mappings.model import ChatLine, MeetingEvidence, MeetingRef, Participant, Segment, Teacher
@@ -80,18 +94,38 @@ def identity_key(email: str, user_id: str, name: str) -> Key:
 
 
 def relevant_instances(instances: Iterable[PastMeetingInstance], lesson_start: dt.datetime,
-                       lesson_end: dt.datetime, before: dt.timedelta, after: dt.timedelta,
-                       lookback: dt.timedelta = LOOKBACK) -> list[PastMeetingInstance]:
-    """The instances that count for a lesson, by start time (see the module docstring)."""
-    low, high = lesson_window(lesson_start, lesson_end, before, after)
-    items = list(instances)
-    out = [i for i in items if low <= i.start_time <= high]
-    earlier = [i for i in items if i.start_time < low]
-    if earlier:
-        latest = max(earlier, key=lambda i: i.start_time)
-        if low - latest.start_time < lookback:
-            out.append(latest)
-    return sorted(out, key=lambda i: i.start_time)
+                       lesson_end: dt.datetime, lookback: dt.timedelta = LOOKBACK
+                       ) -> list[PastMeetingInstance]:
+    """The ended instances that may overlap the lesson, judged by start times alone.
+
+    An instance is left out when it started at or after the lesson end, more than ``lookback``
+    before the lesson start, or when the next instance of the meeting started by the lesson
+    start (it ended before that one started). Whether a kept one really overlaps the lesson
+    is known from its report (:func:`instance_span`).
+    """
+    ordered = sorted(instances, key=lambda i: i.start_time)
+    out: list[PastMeetingInstance] = []
+    for index, item in enumerate(ordered):
+        later = ordered[index + 1].start_time if index + 1 < len(ordered) else None
+        if item.start_time >= lesson_end or lesson_start - item.start_time > lookback:
+            continue
+        if later is not None and later <= lesson_start:
+            continue
+        out.append(item)
+    return out
+
+
+def instance_span(instance: PastMeetingInstance, rows: Sequence[ReportParticipant]) -> Segment:
+    """An ended instance's start and end: its start time to the last leave in its report."""
+    end = max((r.leave_time for r in rows), default=instance.start_time)
+    return Segment(instance.start_time, max(end, instance.start_time))
+
+
+def overlaps(span: Segment, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether ``span`` shares time with [start, end) (an empty span: starts inside it)."""
+    if span.end == span.start:
+        return start <= span.start < end
+    return span.start < end and span.end > start
 
 
 @dataclass
@@ -122,8 +156,9 @@ class ZoomMeetingSource(RunScopedSource):
         client: the Zoom API client.
         webhooks: the ledger of verified webhook events (removals, chat), if the school
             receives them.
-        policy_before_min: minutes before the lesson start an instance may start.
-        policy_after_min: minutes after the lesson end an instance may start.
+        policy_before_min, policy_after_min: the policy's window around the lesson (kept for
+            the shared interface; time counts only inside the lesson, so an instance counts
+            when it overlaps the lesson itself).
         max_workers: instances fetched in parallel.
     """
 
@@ -151,24 +186,26 @@ class ZoomMeetingSource(RunScopedSource):
 
     def fetch(self, ref: MeetingRef, lesson_start: dt.datetime, lesson_end: dt.datetime,
               host: Teacher | None, need_chat: bool = True) -> MeetingEvidence:
-        """Participants (and chat) of the instances of ``ref.key`` that count for a lesson.
+        """Participants (and chat) of the ended instances of ``ref.key`` overlapping a lesson.
 
         Raises:
-            NotReadyError: an instance has no participant report yet (Zoom 3001).
+            NotReadyError: the evidence is not complete yet; its ``gap`` says why:
+                ``meeting_running`` (the lesson's own instance has not ended) or
+                ``report_not_ready`` (an ended instance has no participant report yet, 3001).
             UpstreamError: other failures (auth, rate limit, transport).
         """
         meeting_id = ref.key
         instances = self._cache.get(("instances", meeting_id),
                                     lambda: self._list_instances(meeting_id))
-        chosen = relevant_instances(instances or (), lesson_start, lesson_end, self.before,
-                                    self.after)
-        if not chosen:
-            log.info("zoom: meeting %s: no instance around the lesson (%d known)", meeting_id,
-                     len(instances or ()))
+        if instances is None:
             return not_found(self.platform, meeting_id, host)
-        uuids = [i.uuid for i in chosen]
-        rows = self._each(uuids, lambda u: self._cache.get(("participants", u),
-                                                           lambda: self._rows(u)))
+        held = self._held(meeting_id, instances, lesson_start, lesson_end)
+        if not held:
+            log.info("zoom: meeting %s: no ended instance overlaps the lesson (%d known)",
+                     meeting_id, len(instances))
+            return not_found(self.platform, meeting_id, host)
+        uuids = [i.uuid for i, _ in held]
+        rows = [self._report(u) for u in uuids]  # cached by _held
         chats = (self._each(uuids, lambda u: self._cache.get(("chat", u),
                                                              lambda: self._instance_chat(u)))
                  if need_chat else [None] * len(uuids))
@@ -181,9 +218,45 @@ class ZoomMeetingSource(RunScopedSource):
                  "no" if chat is None else len(chat))
         return found(self.platform, meeting_id, host, participants, len(uuids), chat=chat)
 
+    def _held(self, meeting_id: str, instances: Sequence[PastMeetingInstance],
+              lesson_start: dt.datetime, lesson_end: dt.datetime
+              ) -> list[tuple[PastMeetingInstance, Segment]]:
+        """The ended instances overlapping the lesson, with their spans.
+
+        Raises:
+            NotReadyError: a report is not ready, or the lesson's own instance still runs.
+        """
+        maybe = relevant_instances(instances, lesson_start, lesson_end)
+        reports = self._each([i.uuid for i in maybe], self._report)
+        held = [(item, span) for item, rows in zip(maybe, reports, strict=True)
+                if overlaps(span := instance_span(item, rows), lesson_start, lesson_end)]
+        reached = max((span.end for _, span in held), default=None)
+        later_ended = any(i.start_time >= lesson_end for i in instances)
+        if (reached is None or reached < lesson_end) and not later_ended \
+                and self._running(meeting_id):
+            raise not_ready(f"zoom: meeting {meeting_id} is still running; the lesson's "
+                            "instance has not ended", GAP_MEETING_RUNNING)
+        return held
+
+    # -- per meeting / instance (cached)
+
+    def _report(self, uuid: str) -> list[ReportParticipant]:
+        return self._cache.get(("participants", uuid), lambda: self._rows(uuid))
+
+    def _running(self, meeting_id: str) -> bool:
+        """Whether an instance of the meeting runs now (one ``GET /meetings/{id}`` per run)."""
+        def ask() -> bool:
+            details = self.client.meeting(meeting_id)
+            running = details is not None and details.started
+            log.info("zoom: meeting %s status %s", meeting_id,
+                     details.status if details is not None else "unknown (3001)")
+            return running
+        return self._cache.get(("running", meeting_id), ask)
+
     # -- per meeting / instance (cached)
 
     def _list_instances(self, meeting_id: str) -> list[PastMeetingInstance] | None:
+        """The meeting's ended instances; None when Zoom has no such meeting."""
         try:
             return self.client.instances(meeting_id)
         except NotFoundError:
@@ -261,7 +334,7 @@ class ZoomMeetingSource(RunScopedSource):
     # -- helpers
 
     def _each(self, uuids: Sequence[str], work: Callable[[str], T]) -> list[T]:
-        if len(uuids) == 1 or self.max_workers == 1:
+        if len(uuids) <= 1 or self.max_workers == 1:
             return [work(u) for u in uuids]
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(uuids)),
                                 thread_name_prefix="zoom") as pool:

@@ -188,19 +188,51 @@ def test_heavy_daily_cap_stops_the_run(world: World) -> None:
 
 
 def test_meeting_not_ended_is_not_ready_then_served(world: World) -> None:
+    """At 18:00 only the morning instances are past meetings; the lesson's own one runs."""
     world.set_now(_at(18, 0))
     with ZoomSandbox(world, rate_limits=False) as sandbox:
-        with pytest.raises(NotReadyError):
+        with pytest.raises(NotReadyError) as caught:
             build(_settings(sandbox), stats=CallStats()).fetch(
                 _ref(RESTARTED), _at(17, 0), _at(17, 45), TEACHER)
+        running = sandbox.stats()["requests"]
         world.set_now(_at(19, 0))
+        sandbox.reset_stats()
         evidence = build(_settings(sandbox), stats=CallStats()).fetch(
             _ref(RESTARTED), _at(17, 0), _at(17, 45), TEACHER)
+        ended = sandbox.stats()["requests"]
+    assert caught.value.gap == "meeting_running"
+    assert running == {"token": 1, "instances": 1, "participants": 1, "meeting_details": 1}
     assert evidence.found
-    assert evidence.instances == 2  # the morning one may still run into the window: fetched
+    assert evidence.instances == 1  # the morning instances are never judged for this lesson
+    assert ended == {"token": 1, "instances": 1, "participants": 1, "recordings": 1}
     anna = next(p for p in evidence.participants if p.name == "Anna Liepa")
-    assert (anna.segments[-1].start, anna.segments[-1].end) == (_at(17, 1), _at(18, 29))
-    assert evidence.chat is None  # neither instance has chat data
+    assert [(s.start, s.end) for s in anna.segments] == [(_at(17, 1), _at(18, 29))]
+    assert evidence.chat is None  # the instance has no chat data
+
+
+@pytest.mark.parametrize("uuid", [
+    pytest.param("Md5dW2c/N4nR6xF9sU3zV7==", id="single-slash-in-the-middle"),
+    pytest.param("/Xq3pT7wQ2iZ+eK9vR4hUg==", id="leading-slash"),
+    pytest.param("Ab1//Cd2Ef3Gh4Ij5Kl6M==", id="double-slash"),
+])
+def test_report_not_ready_then_served_whatever_the_uuid(uuid: str) -> None:
+    doc = {**SCENARIO, "zoom": {"meetings": [{"id": RESTARTED, "host": "t1", "instances": [
+        {"uuid": uuid, "start": _at(9, 0).isoformat(), "end": _at(9, 50).isoformat(),
+         "report_ready": _at(11, 0).isoformat(),
+         "participants": [_p("Anna Liepa", "anna.liepa@audzekni.school.lv", (9, 1), (9, 49))]},
+    ]}]}}
+    world = World(parse_scenario(doc), _at(10, 30))
+    with ZoomSandbox(world, rate_limits=False) as sandbox:
+        with pytest.raises(NotReadyError) as caught:
+            build(_settings(sandbox), stats=CallStats()).fetch(
+                _ref(RESTARTED), _at(9, 0), _at(9, 45), TEACHER, need_chat=False)
+        world.set_now(_at(11, 0))
+        evidence = build(_settings(sandbox), stats=CallStats()).fetch(
+            _ref(RESTARTED), _at(9, 0), _at(9, 45), TEACHER, need_chat=False)
+        served = sandbox.stats()["requests"]
+    assert caught.value.gap == "report_not_ready"
+    assert evidence.found and [p.name for p in evidence.participants] == ["Anna Liepa"]
+    assert "meeting_details" not in served  # the listed instance reaches the lesson end
 
 
 def test_expired_token_is_renewed_once(world: World) -> None:

@@ -22,6 +22,7 @@ RIGA = dt.timezone(dt.timedelta(hours=2))
 SLASHY = "/9hQ2x//abc=="
 PLAIN = "Kx7+bQ2mR9sT1uV5wX8yZ0=="
 RUNNING = "Rn4cV1bN3mQ5wE8rT2yU6i=="
+MIDDLE = "Md5dW2c/N4nR6xF9sU3zV7=="  # a single "/" in the middle: encoded once
 
 
 def _riga(hh: int, mm: int) -> str:
@@ -51,6 +52,8 @@ def _scenario(chat: list | None = None, crowd: int = 0) -> dict[str, Any]:
                       {"at": _riga(9, 1), "name": "Jānis Bērziņš", "text": "sveiki"}]},
             {"uuid": PLAIN, "start": _riga(10, 0), "end": _riga(10, 45),
              "participants": _people(crowd, 10, 1), "chat": chat},
+            {"uuid": MIDDLE, "start": _riga(11, 0), "end": _riga(11, 45),
+             "participants": [{"name": "Solo", "join": _riga(11, 1), "leave": _riga(11, 44)}]},
             {"uuid": RUNNING, "start": _riga(17, 0), "end": _riga(19, 0),
              "participants": [{"name": "Late", "join": _riga(17, 5), "leave": _riga(18, 55)}]},
         ]}]},
@@ -149,29 +152,75 @@ def test_token_shape_and_expiry(zoom, clock: Clock) -> None:
 # ----------------------------------------------------------------------------- time
 
 
-def test_instances_list_started_ones_and_unknown_meeting_is_3001(zoom) -> None:
+def test_instances_lists_only_ended_ones_and_unknown_meeting_is_3001(zoom) -> None:
     sandbox, world = zoom
     token = _token(sandbox)
     world.set_now(dt.datetime(2026, 11, 30, 9, 30, tzinfo=RIGA))
+    listed = _get(sandbox, "/v2/past_meetings/81234567890/instances", token).json()
+    assert listed == {"meetings": []}  # the first instance is still running
+    world.set_now(dt.datetime(2026, 11, 30, 9, 47, tzinfo=RIGA))
     listed = _get(sandbox, "/v2/past_meetings/81234567890/instances", token).json()
     assert listed == {"meetings": [{"uuid": SLASHY, "start_time": "2026-11-30T06:58:00Z"}]}
     world.set_now(dt.datetime(2026, 11, 30, 18, 0, tzinfo=RIGA))
     uuids = [m["uuid"] for m in _get(sandbox, "/v2/past_meetings/81234567890/instances",
                                      token).json()["meetings"]]
-    assert uuids == [SLASHY, PLAIN, RUNNING]  # the running one is listed once started
+    assert uuids == [SLASHY, PLAIN, MIDDLE]  # RUNNING (17:00-19:00) is not a past meeting yet
     missing = _get(sandbox, "/v2/past_meetings/1/instances", token)
     assert missing.status_code == 404 and missing.json()["code"] == 3001
+
+
+@pytest.mark.parametrize(("hh", "mm", "status", "uuid"), [
+    pytest.param(8, 0, "waiting", None, id="before-any-instance"),
+    pytest.param(9, 0, "started", SLASHY, id="first-running"),
+    pytest.param(9, 47, "waiting", None, id="first-just-ended"),
+    pytest.param(18, 0, "started", RUNNING, id="evening-running"),
+    pytest.param(19, 0, "waiting", None, id="all-ended"),
+])
+def test_meeting_status_started_while_an_instance_runs(zoom, hh, mm, status, uuid) -> None:
+    sandbox, world = zoom
+    token = _token(sandbox)
+    world.set_now(dt.datetime(2026, 11, 30, hh, mm, tzinfo=RIGA))
+    body = _get(sandbox, "/v2/meetings/81234567890", token).json()
+    assert body["status"] == status and body["id"] == 81234567890
+    assert body["host_email"] == "ilze@school.lv"
+    if uuid is not None:
+        assert body["uuid"] == uuid
+    assert sandbox.stats()["requests"]["meeting_details"] == 1
+
+
+def test_meeting_status_of_an_unknown_meeting_is_3001(zoom) -> None:
+    sandbox, _ = zoom
+    missing = _get(sandbox, "/v2/meetings/99", _token(sandbox))
+    assert missing.status_code == 404
+    assert missing.json() == {"code": 3001, "message": "Meeting does not exist: 99."}
 
 
 def test_report_of_a_running_instance_is_3001_until_it_ends(zoom) -> None:
     sandbox, world = zoom
     token = _token(sandbox)
     running = _report(sandbox, quote(RUNNING, safe=""), token)
-    assert running.status_code == 404 and running.json()["code"] == 3001
+    assert running.status_code == 404
+    assert running.json() == {"code": 3001, "message": f"Meeting does not exist: {RUNNING}."}
     world.set_now(dt.datetime(2026, 11, 30, 19, 0, tzinfo=RIGA))
     ended = _report(sandbox, quote(RUNNING, safe=""), token)
     assert ended.status_code == 200
     assert [p["name"] for p in ended.json()["participants"]] == ["Late"]
+
+
+def test_report_not_ready_after_the_end_is_3001_while_listed(clock: Clock) -> None:
+    doc = _scenario()
+    doc["zoom"]["meetings"][0]["instances"][1]["report_ready"] = _riga(12, 0)
+    world = World(parse_scenario(doc), dt.datetime(2026, 11, 30, 11, 0, tzinfo=RIGA))
+    sandbox = _start(world, clock, rate_limits=False)
+    try:
+        token = _token(sandbox)
+        listed = _get(sandbox, "/v2/past_meetings/81234567890/instances", token).json()
+        assert PLAIN in [m["uuid"] for m in listed["meetings"]]
+        assert _report(sandbox, quote(PLAIN, safe=""), token).json()["code"] == 3001
+        world.set_now(dt.datetime(2026, 11, 30, 12, 0, tzinfo=RIGA))
+        assert _report(sandbox, quote(PLAIN, safe=""), token).status_code == 200
+    finally:
+        sandbox.stop()
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -182,6 +231,8 @@ def test_report_of_a_running_instance_is_3001_until_it_ends(zoom) -> None:
     pytest.param(_twice(SLASHY), 200, id="slashy-double-encoded"),
     pytest.param(quote(PLAIN, safe=""), 200, id="plain-single-encoded"),
     pytest.param(_twice(PLAIN), 200, id="plain-double-encoded-also-fine"),
+    pytest.param(quote(MIDDLE, safe=""), 200, id="middle-slash-single-encoded"),
+    pytest.param(_twice(MIDDLE), 200, id="middle-slash-double-encoded"),
 ])
 def test_uuid_path_encoding(zoom, segment: str, status: int) -> None:
     sandbox, _ = zoom
@@ -189,6 +240,17 @@ def test_uuid_path_encoding(zoom, segment: str, status: int) -> None:
     assert answer.status_code == status
     if status == 404:
         assert answer.json()["code"] == 3001
+
+
+@pytest.mark.parametrize("segment", [
+    pytest.param(MIDDLE, id="middle-slash-unencoded"),
+    pytest.param(SLASHY, id="slashy-unencoded"),
+])
+def test_unencoded_slash_matches_no_endpoint(zoom, segment: str) -> None:
+    sandbox, _ = zoom
+    answer = _report(sandbox, segment, _token(sandbox))
+    assert answer.status_code == 404
+    assert answer.json()["code"] != 3001
 
 
 def test_report_rows_in_zoom_shape(zoom) -> None:

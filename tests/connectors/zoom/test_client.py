@@ -279,3 +279,37 @@ def test_non_json_answer_is_a_protocol_error() -> None:
         mock.get(f"{API}/past_meetings/1/instances", body="<html>maintenance</html>")
         with pytest.raises(ProtocolError):
             client.instances("1")
+
+
+@pytest.mark.parametrize(("answer", "started"), [
+    pytest.param({"id": 81234567890, "uuid": "x==", "status": "started"}, True, id="started"),
+    pytest.param({"id": 81234567890, "status": "waiting"}, False, id="waiting"),
+    pytest.param({"id": 81234567890}, False, id="no-status"),
+])
+def test_meeting_details_status(answer: dict, started: bool) -> None:
+    client, stats = make_client()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        _token(mock)
+        mock.get(f"{API}/meetings/81234567890", json=answer)
+        details = client.meeting("81234567890")
+    assert details is not None and details.started is started
+    assert stats.calls["zoom"] == 2
+
+
+def test_meeting_details_of_unknown_meeting_is_none() -> None:
+    client, _ = make_client()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        _token(mock)
+        mock.get(f"{API}/meetings/1", status=404,
+                 json={"code": 3001, "message": "Meeting does not exist: 1."})
+        assert client.meeting("1") is None
+
+
+def test_report_3001_carries_the_report_not_ready_gap() -> None:
+    client, _ = make_client()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        _token(mock)
+        mock.get(_report_url("u=="), status=404, json=fixture("error_3001.json"))
+        with pytest.raises(NotReadyError) as caught:
+            list(client.participants("u=="))
+    assert caught.value.gap == "report_not_ready"

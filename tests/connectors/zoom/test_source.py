@@ -66,17 +66,19 @@ PMI = [  # a personal meeting room used for several lessons a day (UTC; Riga is 
 
 @pytest.mark.parametrize(("start", "end", "expected"), [
     pytest.param(_t(6, 0), _t(6, 45), ["first"], id="first-lesson-prev-day-too-old"),
-    pytest.param(_t(9, 0), _t(9, 45), ["first", "second", "third"],
-                 id="middle-lesson-with-earlier-running-and-later-in-window"),
-    pytest.param(_t(11, 30), _t(12, 15), ["third"], id="only-the-latest-earlier-may-run-into"),
+    pytest.param(_t(9, 0), _t(9, 45), ["second"],
+                 id="earlier-instance-ended-before-the-next-started-never-judged"),
+    pytest.param(_t(8, 50), _t(9, 35), ["first", "second"],
+                 id="earlier-instance-may-run-into-the-lesson"),
+    pytest.param(_t(11, 30), _t(12, 15), ["third"], id="only-the-latest-may-run-into"),
     pytest.param(_t(9, 0, day=1).replace(month=12), _t(9, 45, day=1).replace(month=12), [],
                  id="next-day-latest-over-12h-before"),
-    pytest.param(_t(9, 26, 40), _t(9, 45), ["first", "second", "third"],
-                 id="start-on-window-edge"),
-    pytest.param(_t(6, 0), _t(6, 56, 40), ["first", "second"], id="start-on-window-end"),
+    pytest.param(_t(10, 7, 3), _t(10, 52, 3), ["second"], id="starting-at-the-lesson-end-is-out"),
+    pytest.param(_t(8, 56, 40), _t(9, 41, 40), ["second"],
+                 id="next-starting-at-the-lesson-start-excludes-the-earlier"),
 ])
 def test_relevant_instances_of_a_pmi(start, end, expected) -> None:
-    got = relevant_instances(PMI, start, end, dt.timedelta(minutes=30), dt.timedelta(hours=2))
+    got = relevant_instances(PMI, start, end)
     assert [i.uuid for i in got] == expected
 
 
@@ -238,11 +240,11 @@ def test_without_need_chat_no_recordings_are_requested() -> None:
 def test_restarted_meeting_merges_two_instances_per_person() -> None:
     second = "/Xq3pT7wQ2iZ+eK9vR4hUg=="
     anna_again = dict(fixture("participants_page2.json")["participants"][1],
-                      join_time="2026-11-30T07:48:30Z", leave_time="2026-11-30T07:55:00Z")
+                      join_time="2026-11-30T07:45:30Z", leave_time="2026-11-30T07:55:00Z")
     source, _ = _source()
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.post(OAUTH, json=fixture("token.json"))
-        _register_meeting(mock, [(UUID, "2026-11-30T06:58:12Z"), (second, "2026-11-30T07:48:00Z")])
+        _register_meeting(mock, [(UUID, "2026-11-30T06:58:12Z"), (second, "2026-11-30T07:44:00Z")])
         _register_fixture_report(mock)
         mock.get(f"{API}/report/meetings/{encode_uuid(second)}/participants",
                  json={"page_count": 1, "page_size": 300, "total_records": 1,
@@ -252,7 +254,7 @@ def test_restarted_meeting_merges_two_instances_per_person() -> None:
     assert len(evidence.participants) == 3  # nobody duplicated across the two instances
     anna = next(p for p in evidence.participants if p.platform_id == "Qw9xLr2mS3aT4bU5cV6dWe")
     assert anna.segments == (Segment(_t(7, 2), _t(7, 45)),  # raw, not clipped to the lesson
-                             Segment(_t(7, 48, 30), _t(7, 55)))
+                             Segment(_t(7, 45, 30), _t(7, 55)))
 
 
 def test_not_ended_instance_raises_not_ready() -> None:
@@ -281,6 +283,7 @@ def test_unknown_meeting_and_no_instance_in_window_are_not_found() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.get(f"{API}/past_meetings/99911122233/instances",
                  json={"meetings": [{"uuid": "old", "start_time": "2026-11-20T07:00:00Z"}]})
+        mock.get(f"{API}/meetings/99911122233", json={"id": 99911122233, "status": "waiting"})
         assert source.fetch(other, *LESSON, TEACHER).found is False
 
 
@@ -342,3 +345,141 @@ def test_logs_carry_ids_and_counts_only(caplog: pytest.LogCaptureFixture) -> Non
     assert MEETING in caplog.text
     for personal in ("Jānis", "Anna", "Ilze", "@", "klātes", "access_token", "eyJ"):
         assert personal not in caplog.text
+
+
+# ----------------------------------------------------------------------------- ended or not
+
+MORNING = "Mo7rN1nG2iNsT3aNcE4xYz=="  # the teacher's earlier lesson on the same link
+
+
+def _report(mock: responses.RequestsMock, uuid: str, *rows: tuple[str, str, str]) -> None:
+    """A one-page report: rows of (e-mail, join, leave)."""
+    people = [{"id": "", "user_id": str(16778240 + i), "name": f"P{i}", "user_email": email,
+               "join_time": join, "leave_time": leave, "status": "in_meeting"}
+              for i, (email, join, leave) in enumerate(rows)]
+    mock.get(f"{API}/report/meetings/{encode_uuid(uuid)}/participants",
+             json={"page_count": 1, "page_size": 300, "total_records": len(people),
+                   "next_page_token": "", "participants": people})
+
+
+def _status(mock: responses.RequestsMock, status: str | None) -> None:
+    if status is None:
+        mock.get(f"{API}/meetings/{MEETING}", status=404,
+                 json={"code": 3001, "message": f"Meeting does not exist: {MEETING}."})
+    else:
+        mock.get(f"{API}/meetings/{MEETING}", json={"id": int(MEETING), "status": status})
+
+
+def test_earlier_ended_instance_is_never_judged_while_the_lessons_own_runs() -> None:
+    """Issue 11: the morning instance is listed, the lesson's own instance still runs."""
+    source, stats = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(MORNING, "2026-11-30T05:50:00Z")])
+        _report(mock, MORNING, ("a@x.lv", "2026-11-30T05:50:00Z", "2026-11-30T06:35:00Z"))
+        _status(mock, "started")
+        with pytest.raises(NotReadyError) as caught:
+            source.fetch(REF, *LESSON, TEACHER)
+        with pytest.raises(NotReadyError):  # a joint lesson: everything cached
+            source.fetch(REF, *LESSON, None)
+    assert caught.value.gap == "meeting_running"
+    assert stats.calls["zoom"] == 4  # token, instances, the morning report, status once
+
+
+def test_earlier_instance_ended_and_meeting_idle_is_not_found() -> None:
+    source, _ = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(MORNING, "2026-11-30T05:50:00Z")])
+        _report(mock, MORNING, ("a@x.lv", "2026-11-30T05:50:00Z", "2026-11-30T06:35:00Z"))
+        _status(mock, "waiting")
+        assert source.fetch(REF, *LESSON, TEACHER).found is False
+
+
+def test_nothing_listed_and_meeting_started_is_running() -> None:
+    source, stats = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [])
+        _status(mock, "started")
+        with pytest.raises(NotReadyError) as caught:
+            source.fetch(REF, *LESSON, TEACHER)
+    assert caught.value.gap == "meeting_running"
+    assert stats.calls["zoom"] == 3
+
+
+def test_own_instance_listed_with_the_morning_one_judges_only_its_own() -> None:
+    """Second run: the lesson's instance has ended; the morning one is not even fetched."""
+    source, stats = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(MORNING, "2026-11-30T05:50:00Z"), (UUID, "2026-11-30T06:58:12Z")])
+        _register_fixture_report(mock)
+        evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+    assert evidence.found and evidence.instances == 1
+    assert stats.calls["zoom"] == 4  # token, instances, 2 pages: no status call
+
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    pytest.param("started", "meeting_running", id="restarted-instance-running"),
+    pytest.param("waiting", "found", id="teacher-ended-early"),
+    pytest.param(None, "found", id="meeting-gone-3001"),
+])
+def test_instance_ending_inside_the_lesson_asks_whether_the_meeting_runs(status, outcome) -> None:
+    source, stats = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(UUID, "2026-11-30T06:58:00Z")])
+        _report(mock, UUID, ("a@x.lv", "2026-11-30T06:58:00Z", "2026-11-30T07:20:00Z"))
+        _status(mock, status)
+        if outcome == "meeting_running":
+            with pytest.raises(NotReadyError) as caught:
+                source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+            assert caught.value.gap == outcome
+        else:
+            evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+            assert evidence.found and evidence.instances == 1
+    assert stats.calls["zoom"] == 4
+
+
+def test_instance_ended_after_the_lesson_means_no_status_call() -> None:
+    """An ended instance that started after the lesson end: a running one started later."""
+    source, stats = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(UUID, "2026-11-30T06:58:00Z"), (MORNING, "2026-11-30T09:00:00Z")])
+        _report(mock, UUID, ("a@x.lv", "2026-11-30T06:58:00Z", "2026-11-30T07:20:00Z"))
+        evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+    assert evidence.found and evidence.instances == 1
+    assert stats.calls["zoom"] == 3
+
+
+def test_listed_instance_without_report_is_report_not_ready() -> None:
+    source, _ = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(UUID, "2026-11-30T06:58:12Z")])
+        mock.get(f"{API}/report/meetings/{encode_uuid(UUID)}/participants", status=404,
+                 json=fixture("error_3001.json"))
+        with pytest.raises(NotReadyError) as caught:
+            source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+    assert caught.value.gap == "report_not_ready"
+
+
+@pytest.mark.parametrize("uuid", [
+    pytest.param("Md5dW2c/N4nR6xF9sU3zV7==", id="single-slash-middle-encoded-once"),
+    pytest.param("/Xq3pT7wQ2iZ+eK9vR4hUg==", id="leading-slash-encoded-twice"),
+    pytest.param("Ab1//Cd2Ef3Gh4Ij5Kl6M==", id="double-slash-encoded-twice"),
+])
+def test_uuid_with_slashes_reaches_the_same_outcome(uuid: str) -> None:
+    source, _ = _source()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(OAUTH, json=fixture("token.json"))
+        _register_meeting(mock, [(uuid, "2026-11-30T06:58:12Z")])
+        once = uuid.replace("/", "%2F").replace("=", "%3D").replace("+", "%2B")
+        segment = once.replace("%", "%25") if uuid.startswith("/") or "//" in uuid else once
+        mock.get(f"{API}/report/meetings/{segment}/participants", status=404,
+                 json={"code": 3001, "message": f"Meeting does not exist: {uuid}."})
+        with pytest.raises(NotReadyError) as caught:
+            source.fetch(REF, *LESSON, TEACHER, need_chat=False)
+    assert caught.value.gap == "report_not_ready"
