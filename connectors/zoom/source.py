@@ -19,7 +19,8 @@ instance started after that one). Then one ``GET /meetings/{id}`` per meeting an
 run. A listed instance whose report answers 3001 is not ready either (``report_not_ready``).
 
 Several instances (a restarted meeting, a personal meeting room used all day) are merged per
-person; segments are kept raw, the rules clip them to the lesson.
+person; segments are kept raw, the rules clip them to the lesson. The evidence's
+``sessions`` are the spans of the instances that overlap the lesson (the held part).
 
 A person is the same across rows and instances by e-mail when Zoom gives one, else by the
 Zoom user id (``participant_user_id``/``id``, empty for guests since March 2023), else by the
@@ -46,7 +47,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from connectors._evidence import RunScopedSource, found, not_found
@@ -216,7 +217,8 @@ class ZoomMeetingSource(RunScopedSource):
         log.info("zoom: meeting %s: %d instance(s) %s, %d participant(s), %s chat line(s)",
                  meeting_id, len(uuids), uuids, len(participants),
                  "no" if chat is None else len(chat))
-        return found(self.platform, meeting_id, host, participants, len(uuids), chat=chat)
+        evidence = found(self.platform, meeting_id, host, participants, len(uuids), chat=chat)
+        return replace(evidence, sessions=tuple(span for _, span in held))
 
     def _held(self, meeting_id: str, instances: Sequence[PastMeetingInstance],
               lesson_start: dt.datetime, lesson_end: dt.datetime

@@ -251,6 +251,8 @@ def test_restarted_meeting_merges_two_instances_per_person() -> None:
                        "next_page_token": "", "participants": [anna_again]})
         evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
     assert evidence.instances == 2
+    assert evidence.sessions == (Segment(_t(6, 58, 12), _t(7, 47, 30)),
+                                 Segment(_t(7, 44), _t(7, 55)))
     assert len(evidence.participants) == 3  # nobody duplicated across the two instances
     anna = next(p for p in evidence.participants if p.platform_id == "Qw9xLr2mS3aT4bU5cV6dWe")
     assert anna.segments == (Segment(_t(7, 2), _t(7, 45)),  # raw, not clipped to the lesson
@@ -417,6 +419,7 @@ def test_own_instance_listed_with_the_morning_one_judges_only_its_own() -> None:
         _register_fixture_report(mock)
         evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
     assert evidence.found and evidence.instances == 1
+    assert evidence.sessions == (Segment(_t(6, 58, 12), _t(7, 47, 30)),)  # start..last leave
     assert stats.calls["zoom"] == 4  # token, instances, 2 pages: no status call
 
 
@@ -439,6 +442,7 @@ def test_instance_ending_inside_the_lesson_asks_whether_the_meeting_runs(status,
         else:
             evidence = source.fetch(REF, *LESSON, TEACHER, need_chat=False)
             assert evidence.found and evidence.instances == 1
+            assert evidence.sessions == (Segment(_t(6, 58), _t(7, 20)),)  # ended early
     assert stats.calls["zoom"] == 4
 
 
