@@ -26,11 +26,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import SplitResult, parse_qs, quote, unquote, urlsplit
 
 from mappings.calendar import local
 from mappings.model import ActivityRef, MeetingRef, UzdotsInfo
 from mappings.policy import Policy
-from mappings.urls import query_values, quote, split, unquote
 
 #: Time of a due date written without a time ("Termiņš: 01.12.2026.").
 DATE_ONLY_TIME: Final = dt.time(23, 59)
@@ -90,7 +90,7 @@ def _with_scheme(url: str) -> str:
     return url if _SCHEME.match(url) else "https://" + url
 
 
-def _host_of(parts) -> str:
+def _host_of(parts: SplitResult) -> str:
     host = (parts.hostname or "").lower().rstrip(".")
     return host[4:] if host.startswith("www.") else host
 
@@ -112,7 +112,7 @@ def normalise_url(url: str) -> str:
         ValueError: ``url`` has no host.
     """
     text = _strip_trailing(clean_text(url))
-    parts = split(_with_scheme(text))
+    parts = urlsplit(_with_scheme(text))
     host = _host_of(parts)
     if not host or " " in host:
         raise ValueError("not a URL: no host")
@@ -120,6 +120,8 @@ def normalise_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise ValueError("not a URL: bad port") from exc
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = quote(unquote(parts.path), safe=_PATH_SAFE).rstrip("/")
     query = quote(unquote(parts.query), safe=_QUERY_SAFE)
@@ -137,7 +139,7 @@ _MOODLE_PATH: Final = re.compile(r"^(.*?)/mod/([a-z][a-z0-9_]*)/view\.php$", re.
 _TEAMS_PATHS: Final = ("/l/meetup-join/", "/meet/")
 
 
-def _zoom(url: str, parts, host: str) -> MeetingRef | None:
+def _zoom(url: str, parts: SplitResult, host: str) -> MeetingRef | None:
     if not (_on(host, "zoom.us") or _on(host, "zoom.com")):
         return None
     found = _ZOOM_PATH.match(parts.path)
@@ -147,7 +149,7 @@ def _zoom(url: str, parts, host: str) -> MeetingRef | None:
     return MeetingRef("zoom", found.group(1), f"https://{host}{parts.path}")
 
 
-def _teams(url: str, parts, host: str) -> MeetingRef | None:
+def _teams(url: str, parts: SplitResult, host: str) -> MeetingRef | None:
     if not (_on(host, "teams.microsoft.com") or _on(host, "teams.live.com")):
         return None
     if not parts.path.lower().startswith(_TEAMS_PATHS):
@@ -156,7 +158,7 @@ def _teams(url: str, parts, host: str) -> MeetingRef | None:
     return MeetingRef("teams", key, url)
 
 
-def _meet(url: str, parts, host: str) -> MeetingRef | None:
+def _meet(url: str, parts: SplitResult, host: str) -> MeetingRef | None:
     if host != "meet.google.com":
         return None
     found = _MEET_PATH.match(parts.path)
@@ -166,7 +168,7 @@ def _meet(url: str, parts, host: str) -> MeetingRef | None:
     return MeetingRef("meet", code, f"https://meet.google.com/{code}")
 
 
-def _activity(url: str, parts, host: str) -> ActivityRef | None:
+def _activity(url: str, parts: SplitResult, host: str) -> ActivityRef | None:
     for domain, platform in (("uzdevumi.lv", "uzdevumi"), ("soma.lv", "soma")):
         if _on(host, domain):
             if parts.path.strip("/") == "":
@@ -175,7 +177,7 @@ def _activity(url: str, parts, host: str) -> ActivityRef | None:
     found = _MOODLE_PATH.match(parts.path)
     if found is None:
         return None
-    ids = query_values(parts.query).get("id", [])
+    ids = parse_qs(parts.query).get("id", [])
     if not ids or not ids[0].isdigit() or not ids[0].isascii():
         return None
     cmid = int(ids[0])
@@ -187,7 +189,7 @@ def _activity(url: str, parts, host: str) -> ActivityRef | None:
 @dataclass(frozen=True)
 class _Link:
     url: str
-    parts: object
+    parts: SplitResult
     host: str
 
 
@@ -203,7 +205,7 @@ def _links(text: str) -> Iterable[_Link]:
                 url = text[found.start() : close + 1]
         url = _with_scheme(url)
         try:
-            parts = split(url)
+            parts = urlsplit(url)
             host = _host_of(parts)
         except ValueError:
             continue
