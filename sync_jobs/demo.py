@@ -163,18 +163,89 @@ def _write_report(scenario: Scenario, result: dict, out: Path) -> None:
     (out / "report.html").write_text(render_report(scenario, result), encoding="utf-8")
 
 
+def clock_file(settings_out: Path) -> Path:
+    """Where ``kartiba sandbox clock`` leaves the instant a running sandbox moves to."""
+    return settings_out.resolve().parent / "sandbox-state" / "clock"
+
+
+def set_sandbox_clock(settings_out: Path, instant: dt.datetime) -> Path:
+    """Ask the sandbox serving ``settings_out`` to move its clock to ``instant``.
+
+    Raises:
+        FileNotFoundError: no sandbox was started with that settings file.
+    """
+    path = clock_file(settings_out)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "no running sandbox wrote its state here (start "
+                                "`kartiba sandbox serve` first)", str(path.parent))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(instant.isoformat() + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+class _SandboxTicker:
+    """Applies clock moves and writes received mail while ``sandbox serve`` runs."""
+
+    def __init__(self, boxes: Sandboxes, clock: Path, mail_dir: Path | None) -> None:
+        self.boxes, self.clock, self.mail_dir = boxes, clock, mail_dir
+        self._clock_seen: float | None = None
+        self._mails_written = 0
+
+    def tick(self) -> None:
+        """One poll: a new clock instant, then any new message as ``.eml``."""
+        self._move_clock()
+        self._write_mail()
+
+    def _move_clock(self) -> None:
+        try:
+            stamp = self.clock.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if stamp == self._clock_seen:
+            return
+        self._clock_seen = stamp
+        from sync_jobs.clock import parse_instant
+
+        try:
+            instant = parse_instant(self.clock.read_text(encoding="utf-8").strip())
+        except ValueError as exc:
+            print(f"sandbox: ignored clock file: {exc}", flush=True)
+            return
+        self.boxes.world.set_now(instant)
+        for writer in self.boxes.exports.values():
+            writer.write_new("both")
+        print(f"sandbox clock: {instant.isoformat()}", flush=True)
+
+    def _write_mail(self) -> None:
+        if self.mail_dir is None:
+            return
+        messages = self.boxes.smtp.messages
+        for received in messages[self._mails_written:]:
+            name = self.mail_dir / f"{received.seq + 1:04d}.eml"
+            name.write_bytes(received.raw)
+            print(f"sandbox mail: {name}", flush=True)
+        self._mails_written = len(messages)
+
+
 def serve_forever(scenario_path: Path | None, now: dt.datetime | None,
-                  settings_out: Path) -> int:
+                  settings_out: Path, *, mail_dir: Path | None = None,
+                  poll_s: float = 0.5) -> int:
     """``kartiba sandbox serve``: serve a scenario's world until interrupted.
 
     Writes a settings file pointing at the stand-ins, so ``kartiba --config FILE run`` can be
-    tried by hand against them.
+    tried by hand against them; ``kartiba sandbox clock INSTANT`` moves the world's clock, and
+    every message the SMTP stand-in receives is written to ``mail_dir`` as an ``.eml`` file.
     """
     import time
 
     scenario = load_scenario(scenario_path or bundled_scenario())
     workdir = settings_out.resolve().parent / "sandbox-state"
     workdir.mkdir(parents=True, exist_ok=True)
+    clock = clock_file(settings_out)
+    clock.unlink(missing_ok=True)
+    if mail_dir is not None:
+        mail_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         boxes = start_sandboxes(scenario, workdir, stack)
         if now is not None:
@@ -183,11 +254,22 @@ def serve_forever(scenario_path: Path | None, now: dt.datetime | None,
             writer.write_new("both")
         settings_out.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
         settings_out.chmod(0o600)
-        print(f"sandbox serving {scenario.school.name!r} at {boxes.world.now.isoformat()}")
-        print(f"settings: {settings_out} (kartiba --config {settings_out} run --now ...)")
+        _print_serving(scenario, boxes, settings_out, mail_dir)
+        ticker = _SandboxTicker(boxes, clock, mail_dir)
         try:
             while True:
-                time.sleep(3600)
+                ticker.tick()
+                time.sleep(poll_s)
         except KeyboardInterrupt:
             print("stopped")
     return 0
+
+
+def _print_serving(scenario: Scenario, boxes: Sandboxes, settings_out: Path,
+                   mail_dir: Path | None) -> None:
+    print(f"sandbox serving {scenario.school.name!r} at {boxes.world.now.isoformat()}")
+    print(f"settings: {settings_out} (kartiba --config {settings_out} run --now ...)")
+    print(f"clock:    kartiba sandbox clock 2026-12-01T18:00+02:00 --settings-out {settings_out}")
+    if mail_dir is not None:
+        print(f"mail:     every received message is written to {mail_dir}/ as .eml")
+    print("stop with Ctrl-C", flush=True)

@@ -7,9 +7,25 @@ elsewhere (an upstream error message, an exception string).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from connectors._http import scrub
+
+#: ``scheme://user:password@host`` — the credentials part of a URL (a setting may carry it)
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+
+
+def scrub_text(text: str) -> str:
+    """``scrub`` plus URL credentials: ``https://u:p@host`` becomes ``https://***@host``.
+
+    Args:
+        text: any text about to be printed or logged.
+
+    Returns:
+        The text without secrets, e-mail addresses or URL credentials.
+    """
+    return scrub(_USERINFO.sub(r"\g<scheme>***@", text))
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -22,9 +38,9 @@ class ScrubFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             return True
-        record.msg, record.args = scrub(message), ()
+        record.msg, record.args = scrub_text(message), ()
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = scrub_text(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 

@@ -63,6 +63,9 @@ class StateSettings(BaseModel):
     # the quota alerts (point 7) are once per group x subject per school year via the ledger
     retention_days: int = Field(400, ge=366)
     stale_lock_s: int = Field(3600, ge=60)
+    # a run ends itself after this long (its work continues at the next run); a run that finds
+    # the lock held longer exits 1 and oversight is mailed once a day while it lasts
+    max_run_s: int = Field(1800, ge=60)
 
 
 class IdentitySettings(BaseModel):
@@ -238,7 +241,20 @@ def load_settings(
         settings.policy_obj  # noqa: B018 - validate the overrides now, not mid-run
     except PolicyError as exc:
         raise SettingsError(f"invalid setting {exc}") from None
+    _check_sender(settings.smtp.sender)
     return settings
+
+
+def _check_sender(sender: str) -> None:
+    """``smtp.sender`` must be plain ASCII: every message's envelope and From use it.
+
+    Raises:
+        SettingsError: a non-ASCII sender (a relay without SMTPUTF8 refuses every message).
+    """
+    if not sender.isascii():
+        raise SettingsError(
+            "invalid setting smtp.sender (KARTIBA_SMTP__SENDER): must be an ASCII address "
+            "(write a non-ASCII domain in its xn-- form); a relay refuses every message otherwise")
 
 
 def secret(value: SecretStr | None) -> str:

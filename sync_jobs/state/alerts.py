@@ -170,6 +170,12 @@ class AlertLedger(Database):
             counts[r["status"]] = r["n"]
         return counts
 
+    def alerts_claimed_by(self, run_id: str) -> int:
+        """Distinct alerts (kind x lesson x student) a run entered in the ledger first."""
+        rows = self._rows("SELECT count(*) FROM (SELECT DISTINCT kind, lesson_id, student_id "
+                          "FROM alert_ledger WHERE claimed_run = ?)", (run_id,))
+        return int(rows[0][0])
+
     def _ledger_items(self, where: str, params: Sequence[Any]) -> list[LedgerItem]:
         rows = self._rows(f"SELECT * FROM alert_ledger WHERE {where} "  # noqa: S608 - fixed SQL
                           "ORDER BY claimed_at, rowid", params)

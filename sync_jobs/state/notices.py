@@ -34,3 +34,25 @@ class Notices(Database):
                        received_at=from_ts(r["received_at"]),
                        agreement=Agreement(r["agreement"]) if r["agreement"] else None,
                        new_due=from_ts(r["new_due"])) for r in rows]
+
+    def all_notices(self, student_id: str | None = None) -> list[dict[str, object]]:
+        """Notices recorded with ``kartiba notice`` (ids, kind, dates), oldest first."""
+        sql = "SELECT * FROM notices"
+        params: tuple = ()
+        if student_id:
+            sql, params = sql + " WHERE student_id = ?", (student_id,)
+        rows = self._rows(sql + " ORDER BY date_from, received_at, id", params)
+        return [{"id": r["id"], "student_id": r["student_id"], "kind": r["kind"],
+                 "date_from": r["date_from"], "date_to": r["date_to"],
+                 "received_at": r["received_at"], "agreement": r["agreement"],
+                 "new_due": r["new_due"]} for r in rows]
+
+    def remove_notice(self, notice_id: str) -> str | None:
+        """Delete a notice; returns its student id, or None when no notice has that id."""
+        with self._tx() as c:
+            row = c.execute("SELECT student_id FROM notices WHERE id = ?",
+                            (notice_id,)).fetchone()
+            if row is None:
+                return None
+            c.execute("DELETE FROM notices WHERE id = ?", (notice_id,))
+            return str(row[0])

@@ -119,9 +119,8 @@ def test_notice_added_by_phone_excuses_the_absence(world, capsys):
     assert marks[("L1", "s3")]["excused"] is False
 
 
-def test_notice_import_reports_bad_rows_by_line(tmp_path, capsys):
-    config = tmp_path / "kartiba.toml"
-    config.write_text(f'[state]\npath = "{tmp_path / "state.sqlite"}"\n', encoding="utf-8")
+def test_notice_import_reports_bad_rows_by_line(world, tmp_path, capsys):
+    boxes, config, scenario = world
     csv = tmp_path / "notices.csv"
     csv.write_text("student,kind,from,to,received_at\n"
                    "s1,illness,2026-11-30,2026-11-30,2026-11-30T07:40:00+02:00\n"
@@ -131,15 +130,14 @@ def test_notice_import_reports_bad_rows_by_line(tmp_path, capsys):
     err = capsys.readouterr()
     assert "notices.csv:3" in err.err and "notices.csv:4" in err.err
     assert "1 notice(s) imported" in err.out
-    with StateStore.open(tmp_path / "state.sqlite") as store:
+    with StateStore.open(Path(boxes.settings_tree["state"]["path"])) as store:
         import datetime as dt
         got = store.notices(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
     assert [n.student_id for n in got] == ["s1"]
 
 
-def test_notice_add_validates_agreement(tmp_path, capsys):
-    config = tmp_path / "kartiba.toml"
-    config.write_text(f'[state]\npath = "{tmp_path / "state.sqlite"}"\n', encoding="utf-8")
+def test_notice_add_validates_agreement(world, capsys):
+    boxes, config, scenario = world
     assert main(["--config", str(config), "notice", "add", "--student", "s1", "--kind",
                  "tech_problem", "--from", "2026-11-30", "--agreement", "extended_deadline",
                  "--received-at", "2026-11-30T08:00:00+02:00",
@@ -178,7 +176,7 @@ def test_check_and_status_over_the_sandbox(world, capsys):
         assert f"ok  {system}:" in out
     assert run(config, scenario.runs[-1]) == 0
     capsys.readouterr()
-    assert main(["--config", str(config), "status"]) == 0
+    assert main(["--config", str(config), "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["outbox"]["written"] == len(created(boxes))
 
@@ -208,8 +206,12 @@ def test_explain_stored_and_live(world, capsys):
 
 def test_explain_a_lesson_not_judged_yet(world, capsys):
     boxes, config, scenario = world
-    assert main(["--config", str(config), "explain", "L404", "--lang", "en"]) == 0
+    assert main(["--config", str(config), "explain", "L1", "--lang", "en",
+                 "--now", scenario.runs[-1].isoformat()]) == 0
     assert "has not judged this lesson yet" in capsys.readouterr().out
+    assert main(["--config", str(config), "explain", "L404", "--lang", "en",
+                 "--now", scenario.runs[-1].isoformat()]) == 2
+    assert "unknown lesson L404" in capsys.readouterr().err
 
 
 def test_friday_digest_goes_out_once_with_the_weeks_alerts(tmp_path, capsys):
