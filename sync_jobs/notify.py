@@ -76,33 +76,46 @@ def send_alerts(ctx: RunContext, mailer) -> Counter[str]:
 def _send_grouped(ctx: RunContext, mailer, pending: list[LedgerItem],
                   live: dict[str, Alert]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    school = ctx.school()
     by_address: dict[str, list[LedgerItem]] = defaultdict(list)
     for item in pending:
         by_address[item.recipient].append(item)
-    names = _names(school)
     with mailer.session() as session:
         for address, items in sorted(by_address.items()):
-            recipient = Recipient(email=address, name=names.get(address, ""),
-                                  role=items[0].role)
-            rendered = [AlertItem.of(live.get(i.key, i.alert),
-                                     ctx.lessons.get(i.alert.lesson_id or ""), school)
-                        for i in items]
-            message = render_message(recipient, rendered, school_name=school.name,
-                                     sender=ctx.settings.smtp.sender,
-                                     lang=ctx.settings.school.language, run_id=ctx.run_id,
-                                     now=ctx.now)
-            try:
-                session.send(message)
-            except KartibaError as exc:
-                counts["emails_failed"] += 1
-                log.warning("mail to role=%s not sent (retried next run): %s",
-                            recipient.role, exc.message)
-                continue
-            ctx.store.ledger_mark_sent([i.key for i in items], ctx.run_id,
-                                       message["Message-ID"], at=ctx.now)
-            counts["emails"] += 1
+            counts[_send_one(ctx, session, address, items, live)] += 1
     return counts
+
+
+def _send_one(ctx: RunContext, session, address: str, items: list[LedgerItem],
+              live: dict[str, Alert]) -> str:
+    """Compose and send one recipient's message; "emails" or "emails_failed".
+
+    Guarded per recipient: whatever goes wrong with one recipient's message (the server
+    refuses it, a value the message cannot carry) is logged by role and leaves that
+    recipient's items pending for the next run, and the other recipients still get theirs.
+    """
+    school = ctx.school()
+    role = items[0].role
+    try:
+        recipient = Recipient(email=address, name=_names(school).get(address, ""), role=role)
+        rendered = [AlertItem.of(live.get(i.key, i.alert),
+                                 ctx.lessons.get(i.alert.lesson_id or ""), school)
+                    for i in items]
+        message = render_message(recipient, rendered, school_name=school.name,
+                                 sender=ctx.settings.smtp.sender,
+                                 lang=ctx.settings.school.language, run_id=ctx.run_id,
+                                 now=ctx.now)
+        session.send(message)
+    except KartibaError as exc:
+        log.warning("mail to role=%s not sent (retried next run): %s", role, exc.message)
+        return "emails_failed"
+    except (ValueError, TypeError, LookupError) as exc:  # a value the message cannot carry
+        log.warning("mail to role=%s not composed (retried next run): %s in lesson(s) %s",
+                    role, type(exc).__name__,
+                    ",".join(sorted({i.alert.lesson_id or "-" for i in items})))
+        return "emails_failed"
+    ctx.store.ledger_mark_sent([i.key for i in items], ctx.run_id, message["Message-ID"],
+                               at=ctx.now)
+    return "emails"
 
 
 def send_digests(ctx: RunContext, mailer) -> Counter[str]:

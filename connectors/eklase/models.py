@@ -8,6 +8,7 @@ XSD (camelCase on the wire, snake_case here).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Literal
 
 from pydantic import (
@@ -17,12 +18,16 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from connectors._text import clean_name, normalise_address
 from mappings.model import Agreement, NoticeKind, SubjectKind
+
+log = logging.getLogger("kartiba.eklase")
 
 
 class WsShape(BaseModel):
@@ -37,6 +42,21 @@ def _none_to_empty(value: object) -> object:
     return "" if value is None else value
 
 
+def _address(value: object, info: ValidationInfo) -> object:
+    """A usable e-mail address or "" (reported by the record's id): exactly one address,
+    no control characters, the domain in IDNA form (see :mod:`connectors._text`)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    if not isinstance(value, str):
+        return value
+    usable = normalise_address(value)
+    if usable is None:
+        log.warning("eklase: record %s: e-mail address unusable, ignored",
+                    info.data.get("id", "?"))
+        return ""
+    return usable
+
+
 class WsServiceInfo(WsShape):
     school_name: str
     gateway_version: str
@@ -48,7 +68,8 @@ class WsTeacher(WsShape):
     name: str = Field(min_length=1)
     email: str = ""
 
-    _email = field_validator("email", mode="before")(_none_to_empty)
+    _name = field_validator("name", mode="before")(clean_name)
+    _email = field_validator("email", mode="before")(_address)
 
 
 class WsStudent(WsShape):
@@ -59,7 +80,8 @@ class WsStudent(WsShape):
     offline_mode: bool
     other_group_id: list[str] = []
 
-    _email = field_validator("email", mode="before")(_none_to_empty)
+    _names = field_validator("first_name", "last_name", mode="before")(clean_name)
+    _email = field_validator("email", mode="before")(_address)
     _other = field_validator("other_group_id", mode="before")(lambda v: v or [])
 
 
@@ -69,6 +91,7 @@ class WsGroup(WsShape):
     class_teacher_id: str | None = None
     student: list[dict] = []  # validated one by one (WsStudent), so one bad row is skipped
 
+    _name = field_validator("name", mode="before")(clean_name)
     _student = field_validator("student", mode="before")(lambda v: v or [])
 
 
@@ -83,6 +106,7 @@ class WsSubject(WsShape):
     kind: SubjectKind
     planned_hours: list[WsPlannedHours] = []
 
+    _name = field_validator("name", mode="before")(clean_name)
     _planned = field_validator("planned_hours", mode="before")(lambda v: v or [])
 
 

@@ -59,6 +59,9 @@ def map_error(exc: BaseException) -> KartibaError:
                            setting="smtp.sender", detail=scrub(str(exc.smtp_error)))
     if isinstance(exc, smtplib.SMTPResponseException):
         return _reply_error(exc.smtp_code, "server replied with an error", str(exc.smtp_error))
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "SMTPUTF8" in str(exc):
+        return UpstreamError("smtp: an address of the message is not ASCII and the server "
+                             "does not offer SMTPUTF8", upstream=UPSTREAM)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return ConfigError(f"smtp: the server does not support it: {scrub(str(exc))}",
                            setting="smtp.security")

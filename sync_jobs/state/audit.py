@@ -7,13 +7,30 @@ from collections.abc import Mapping
 
 from sync_jobs.state._db import Database, from_ts
 
+#: Keys naming personal fields: the audit refuses them whatever their value.
+PERSONAL_KEYS: frozenset[str] = frozenset({
+    "name", "names", "full_name", "first_name", "last_name", "email", "e_mail", "mail",
+    "address", "recipient", "to", "cc", "bcc",
+})
+_PERSONAL_SUFFIXES = ("_name", "_names", "_email", "_emails", "_address")
 
-def _no_personal_data(ids: Mapping[str, object]) -> dict[str, object]:
+
+def _personal(key: str) -> bool:
+    folded = key.lower()
+    return folded in PERSONAL_KEYS or folded.endswith(_PERSONAL_SUFFIXES)
+
+
+def _ids_only(ids: Mapping[str, object]) -> dict[str, object]:
+    """The audit's ids, checked: scalars only, no personal field.
+
+    Ids are opaque strings from upstream (``s3@eklase`` is a valid student id): the privacy
+    check is on the field, not on the characters of an id.
+    """
     for key, value in ids.items():
         if not (value is None or isinstance(value, str | int | float | bool)):
             raise TypeError(f"audit id {key!r} must be a scalar")
-        if isinstance(value, str) and "@" in value:
-            raise ValueError(f"audit id {key!r} looks like an e-mail address: ids only")
+        if _personal(key):
+            raise ValueError(f"audit field {key!r} is personal data: the audit keeps ids only")
     return dict(ids)
 
 
@@ -24,9 +41,10 @@ class AuditLog(Database):
         """Append an audit row: what the run did, to which ids (never names or e-mails).
 
         Raises:
-            ValueError: a value looks like an e-mail address. TypeError: a value is not scalar.
+            ValueError: a field names personal data (a name or an e-mail address).
+            TypeError: a value is not scalar.
         """
-        clean = _no_personal_data(ids)
+        clean = _ids_only(ids)
         with self._tx() as c:
             c.execute("INSERT INTO audit (run_id, at, action, ids) VALUES (?, ?, ?, ?)",
                       (run_id, self._run_time(c, run_id), action,

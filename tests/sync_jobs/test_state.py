@@ -452,13 +452,17 @@ def test_local_notices_by_overlap(store: StateStore) -> None:
 
 def test_audit_holds_ids_only(store: StateStore) -> None:
     store.audit("r1", "mark_written", lesson="L1", student="s1")
-    with pytest.raises(ValueError, match="e-mail"):
+    store.audit("r1", "mark_written", lesson="L1", student="s3@eklase")  # ids are opaque
+    with pytest.raises(ValueError, match="personal"):
         store.audit("r1", "mail_sent", to="ilze@school.lv")
+    with pytest.raises(ValueError, match="personal"):
+        store.audit("r1", "x", teacher_email="t1")
     with pytest.raises(TypeError):
         store.audit("r1", "x", names=["Jānis"])
     rows = store.audit_rows()
     assert [(r["run_id"], r["action"], r["ids"], r["at"]) for r in rows] == [
-        ("r1", "mark_written", {"lesson": "L1", "student": "s1"}, NOW)]
+        ("r1", "mark_written", {"lesson": "L1", "student": "s1"}, NOW),
+        ("r1", "mark_written", {"lesson": "L1", "student": "s3@eklase"}, NOW)]
     assert store.audit_rows("other") == []
 
 

@@ -1,0 +1,82 @@
+"""Issue 15, hostile upstream data through the real path: sandbox servers on loopback, and
+``kartiba run`` as a process (its exit code is part of the finding)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from sandbox.scenario import load_scenario
+from sandbox.stack import start_sandboxes, to_toml
+from sync_jobs.state import StateStore
+
+PRESENCE = Path(__file__).parents[1] / "scenarios" / "01_sync_presence_rerun.json"
+
+pytestmark = pytest.mark.e2e
+
+
+def _hostile(tmp_path: Path) -> Path:
+    """Scenario 01 with hostile journal data; L1's UZDOTS came after the lesson, so its
+    teacher (t1) gets an alert besides the class teacher's (t2) absence alerts."""
+    data = json.loads(PRESENCE.read_text(encoding="utf-8").replace('"s3"', '"s3@eklase"'))
+    data["teachers"][0]["name"] = "Ilze Kalniņa\n"
+    data["teachers"][1]["name"] = "Andris\r\nBcc: x@evil.example Liepiņš"
+    data["teachers"][1]["email"] = "andris.liepiņš@school.lv"  # needs SMTPUTF8
+    data["groups"][0]["name"] = "ET-22\r\nBcc: y@evil.example"
+    data["lessons"][0]["uzdots"]["created_at"] = "2026-11-30T10:00:00+02:00"
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    scenario = load_scenario(_hostile(tmp_path))
+    with ExitStack() as stack:
+        boxes = start_sandboxes(scenario, tmp_path, stack)
+        config = tmp_path / "kartiba.toml"
+        config.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
+        boxes.world.set_now(scenario.runs[-1])
+        yield boxes, config, scenario
+
+
+def kartiba_run(config: Path, at) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KARTIBA_SECRETS_DIR": "/nonexistent"}
+    return subprocess.run(
+        [sys.executable, "-m", "sync_jobs.cli", "--config", str(config), "run", "--now",
+         at.isoformat(), "attendance", "uzdots"],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_hostile_journal_data_stops_nothing(hostile):
+    boxes, config, scenario = hostile
+    proc = kartiba_run(config, scenario.runs[-1])
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    # item 4: the id with '@' is written and audited like any other
+    written = {(w["student"], w["status"]) for w in boxes.eklase.writes}
+    assert {("s2", "created"), ("s3@eklase", "created"), ("s6", "created")} <= written
+    store = StateStore.open(Path(boxes.settings_tree["state"]["path"]))
+    try:
+        assert store.outbox_counts()["pending"] == 0
+        audited = {r["ids"].get("student") for r in store.audit_rows()}
+        assert "s3@eklase" in audited
+        pending = {i.recipient for i in store.ledger_pending()}
+    finally:
+        store.close()
+    # item 3: the teacher after the unusable address still got her mail, with clean headers
+    to = [addr for m in boxes.smtp.messages for addr in m.rcpt_tos]
+    assert to == ["ilze.kalnina@school.lv"]
+    for received in boxes.smtp.messages:
+        assert "Bcc" not in received.message
+        assert all("\n" not in str(v) and "\r" not in str(v)
+                   for v in received.message.values())
+    # the class teacher's alerts stay pending (the relay offers no SMTPUTF8): told, not lost
+    assert pending == {"andris.liepiņš@school.lv"}
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "left for the next run" in proc.stderr
