@@ -321,3 +321,125 @@ def test_ws_error_never_hits_the_login(moodle):
         "service": "moodle_mobile_app"}).json()
     assert answer["token"] == TOKEN
     assert moodle.faults.snapshot() == {}
+
+
+# ----------------------------------------------------------------------------- as Moodle 4.5
+# shared/real-moodle.md: what a real Moodle 4.5 answers; scenario 70 holds each case.
+
+SCENARIO_70 = Path(__file__).resolve().parents[1] / "scenarios" / "70_moodle_as_real_moodle.json"
+SIX_PM = dt.datetime(2026, 12, 1, 16, 0, tzinfo=dt.UTC)  # 18:00 in Riga
+
+
+@pytest.fixture
+def real(request):
+    world = World(load_scenario(SCENARIO_70), now=SIX_PM)
+    with MoodleSandbox(world, **getattr(request, "param", {})) as server:
+        yield server
+
+
+def riga(hhmm: str) -> int:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return int(dt.datetime(2026, 12, 1, hour - 2, minute, tzinfo=dt.UTC).timestamp())
+
+
+def rows(server: MoodleSandbox, aid: int) -> dict[int, dict[str, Any]]:
+    answer = call(server, "mod_assign_get_submissions", **{"assignmentids[0]": str(aid)})
+    return {(s["userid"] or -s["groupid"]): s for s in answer["assignments"][0]["submissions"]}
+
+
+def test_only_the_latest_attempt_is_listed_and_earlier_ones_are_in_previousattempts(real):
+    s1, s2 = real.student_user_id("s1"), real.student_user_id("s2")
+    latest = rows(real, 7)
+
+    assert (latest[s1]["attemptnumber"], latest[s1]["status"]) == (1, "reopened")
+    assert (latest[s2]["attemptnumber"], latest[s2]["status"]) == (1, "submitted")
+    assert (latest[s2]["timecreated"], latest[s2]["timemodified"]) == (riga("16:30"),
+                                                                       riga("17:10"))
+    status = call(real, "mod_assign_get_submission_status", assignid="7", userid=str(s1))
+    (earlier,) = status["previousattempts"]
+    assert (earlier["attemptnumber"], earlier["submission"]["status"],
+            earlier["submission"]["timemodified"]) == (0, "submitted", riga("14:00"))
+    assert status["lastattempt"]["submission"]["status"] == "reopened"
+
+
+def test_without_a_submit_button_timecreated_stays_at_the_first_save(real):
+    s10 = real.student_user_id("s10")
+    row = rows(real, 9)[s10]
+
+    assert (row["timecreated"], row["timemodified"]) == (riga("15:00"), riga("17:30"))
+    answer = call(real, "mod_assign_get_assignments", includenotenrolledcourses="1",
+                  **{"courseids[0]": "5"})
+    flags = {a["id"]: (a["submissiondrafts"], a["teamsubmission"])
+             for a in answer["courses"][0]["assignments"]}
+    assert flags == {7: (1, 0), 8: (1, 1), 9: (0, 0)}
+
+
+def test_a_team_submission_is_a_userid_0_row_and_the_members_rows_say_draft(real):
+    listed = rows(real, 8)
+    s7, s8 = real.student_user_id("s7"), real.student_user_id("s8")
+
+    assert (listed[-501]["userid"], listed[-501]["groupid"], listed[-501]["status"]) == (
+        0, 501, "submitted")
+    assert listed[s7]["status"] == listed[s8]["status"] == "draft"
+    users = call(real, "core_enrol_get_enrolled_users", courseid="5")
+    groups = {u["id"]: [g["id"] for g in u.get("groups", [])] for u in users}
+    assert groups[s7] == groups[s8] == [501]
+
+
+def test_an_unenrolled_student_is_missing_and_a_suspended_one_still_submits(real):
+    s5 = real.student_user_id("s5")
+    assert s5 not in rows(real, 7)
+    assert s5 not in {u["id"] for u in call(real, "core_enrol_get_enrolled_users",
+                                            courseid="5")}
+    real.world.set_now(dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC))  # before unenrolment
+    assert s5 in rows(real, 7)
+
+
+@pytest.mark.parametrize("real", [{"capabilities": ["webservice/rest:use",
+                                                    "moodle/course:view", "mod/assign:grade",
+                                                    "moodle/course:viewparticipants"]}],
+                         indirect=True)
+def test_a_suspended_student_is_listed_only_with_viewsuspendedusers(real):
+    moodle = real.world.scenario.moodle
+    suspended = moodle.model_copy(update={"enrolments": [
+        *moodle.enrolments, type(moodle.enrolments[0])(student="s3", course=5,
+                                                       status="suspended")]})
+    real.world.scenario = real.world.scenario.model_copy(update={"moodle": suspended})
+    s3 = real.student_user_id("s3")
+
+    assert s3 in rows(real, 7)
+    assert s3 not in {u["id"] for u in call(real, "core_enrol_get_enrolled_users",
+                                            courseid="5")}
+    real.set_capabilities([*real.capabilities, "moodle/course:viewsuspendedusers"])
+    assert s3 in {u["id"] for u in call(real, "core_enrol_get_enrolled_users", courseid="5")}
+
+
+def test_missing_rights_come_as_warnings_fewer_fields_or_exceptions(real):
+    full = real.capabilities
+    real.set_capabilities(full - {"mod/assign:grade"})
+    answer = call(real, "mod_assign_get_submissions", **{"assignmentids[0]": "7"})
+    assert answer == {"assignments": [], "warnings": [{
+        "item": "assignment", "itemid": 7, "warningcode": "1",
+        "message": "No access rights in module context"}]}
+
+    real.set_capabilities(full - {"moodle/course:useremail", "moodle/site:accessallgroups"})
+    users = call(real, "core_enrol_get_enrolled_users", courseid="5")
+    assert users and not any("email" in u or "groups" in u for u in users)
+
+    real.set_capabilities(full - {"mod/assign:grade"})
+    answer = call(real, "mod_assign_get_submission_status", assignid="7", userid="1000")
+    assert (answer["exception"], answer["errorcode"]) == ("required_capability_exception",
+                                                          "nopermissions")
+
+    real.set_capabilities(full - {"webservice/rest:use"})
+    assert call(real, "core_webservice_get_site_info")["errorcode"] == "accessexception"
+
+
+def test_rights_come_from_the_scenario_unless_the_sandbox_is_told_otherwise(real):
+    moodle = real.world.scenario.moodle.model_copy(update={"capabilities": [
+        "webservice/rest:use", "moodle/course:view"]})
+    real.world.scenario = real.world.scenario.model_copy(update={"moodle": moodle})
+
+    assert real.capabilities == {"webservice/rest:use", "moodle/course:view"}
+    real.set_capabilities(["webservice/rest:use"])
+    assert real.capabilities == {"webservice/rest:use"}

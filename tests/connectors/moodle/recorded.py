@@ -29,6 +29,15 @@ def recorded(name: str) -> Any:
     return copy.deepcopy(_RECORDED[name]["response"])
 
 
+_CONSTRUCTED = json.loads((FIXTURES.parent / "constructed-responses.json").read_text(
+    encoding="utf-8"))
+
+
+def constructed(name: str) -> Any:
+    """A response body built from the measured facts of real-moodle.md (a fresh copy)."""
+    return copy.deepcopy(_CONSTRUCTED[name]["response"])
+
+
 def settings(**values: Any) -> MoodleSettings:
     values.setdefault("token", SecretStr(TOKEN))
     return MoodleSettings(enabled=True, base_url=BASE, **values)
