@@ -65,13 +65,19 @@ def scrub(text: str) -> str:
 
 
 class CallStats:
-    """Thread-safe counters of upstream calls, 429 answers and time spent, per upstream."""
+    """Thread-safe counters of upstream calls, 429 answers, retries and time, per upstream.
+
+    ``retries`` counts the attempts made again after a 429, a 5xx or a broken connection, or
+    after renewing a token refused with 401 (see :meth:`record_retry`); a run reports
+    :meth:`total_retries` in its summary line.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         self.seconds: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
 
     def record(self, upstream: str, seconds: float, status: int | None) -> None:
         with self._lock:
@@ -80,11 +86,22 @@ class CallStats:
             if status == 429:
                 self.rate_limited[upstream] += 1
 
+    def record_retry(self, upstream: str) -> None:
+        """Count one attempt made again (after a 429, a 5xx, no answer or a 401 renewal)."""
+        with self._lock:
+            self.retries[upstream] += 1
+
+    def total_retries(self) -> int:
+        """Retries of every upstream so far (a run reports the difference)."""
+        with self._lock:
+            return sum(self.retries.values())
+
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {
                 "calls": dict(self.calls),
                 "rate_limited": dict(self.rate_limited),
+                "retries": dict(self.retries),
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             }
 
@@ -92,6 +109,7 @@ class CallStats:
         with self._lock:
             self.calls.clear()
             self.rate_limited.clear()
+            self.retries.clear()
             self.seconds.clear()
 
 
@@ -309,6 +327,7 @@ class HttpClient:
             retry=retry_if_exception_type(_Retryable),
             wait=self._wait,
             sleep=self.sleep,
+            before_sleep=self._log_retry,
             reraise=True,
         )
         try:
@@ -335,17 +354,26 @@ class HttpClient:
             return jittered(step, self.draw)
         return step
 
+    def _log_retry(self, state: RetryCallState) -> None:
+        """Log (INFO) and count an attempt about to be made again, with why and how long."""
+        exc = state.outcome.exception() if state.outcome else None
+        error = exc.error if isinstance(exc, _Retryable) else exc
+        self.stats.record_retry(self.upstream)
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.info("%s: attempt %d of %d failed (%s); retrying in %.1f s", self.upstream,
+                 state.attempt_number, self.settings.max_attempts, _retry_reason(error), wait)
+
     def _once(self, method, path, limiter, authenticate, state, kwargs) -> requests.Response:
         url = self.url(path)
         kwargs = dict(kwargs)
         if callable(kwargs.get("data")):  # a body built afresh for every attempt
             kwargs["data"] = kwargs["data"]()
         headers = dict(kwargs.pop("headers", None) or {})
-        if authenticate and self.auth is not None:
-            self.auth.apply(headers)
         kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         if limiter is not None:
             limiter.acquire()
+        if authenticate and self.auth is not None:  # after the wait: a token renewed meanwhile
+            self.auth.apply(headers)
         started = time.monotonic()
         status: int | None = None
         try:
@@ -423,6 +451,19 @@ class HttpClient:
     def _path(url: str) -> str:
         parsed = requests.utils.urlparse(url)
         return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+
+
+def _retry_reason(error: BaseException | None) -> str:
+    """Why an attempt is made again, for the log: no URL, no body, no personal data."""
+    if isinstance(error, RateLimitedError):
+        return "rate limited, HTTP 429"
+    if isinstance(error, AuthError):
+        return "token refused, HTTP 401; renewed"
+    if isinstance(error, UpstreamError) and error.status is not None:
+        return f"HTTP {error.status}" + (" with a cut body" if error.status < 300 else "")
+    if isinstance(error, UpstreamError):
+        return "no (complete) answer"
+    return type(error).__name__ if error is not None else "unknown"
 
 
 # --------------------------------------------------------------------------- shared limiters

@@ -498,8 +498,6 @@ ZOOM_LINK: Final = re.compile(r"zoom\.us/j/(\d{9,11})")
 MOODLE_LINK: Final = re.compile(r"skolo\.lv/mod/assign/view\.php\?id=(\d+)")
 EXPORT_LINK: Final = re.compile(r"https://(?:www\.uzdevumi\.lv|app\.soma\.lv)/\S+")
 DUE_TEXT: Final = re.compile(r"Termiņš:\s*(\d{2})\.(\d{2})\.(\d{4})\.?\s+(\d{1,2}):(\d{2})")
-INSTANCE_BEFORE: Final = dt.timedelta(minutes=30)
-INSTANCE_AFTER: Final = dt.timedelta(hours=2)
 SYNC_EVALUATE_AFTER: Final = dt.timedelta(minutes=30)
 ASYNC_EVALUATE_AFTER: Final = dt.timedelta(minutes=60)
 ESSENTIAL_EKLASE_CALLS: Final = 4  # GetServiceInfo, GetTeachers, GetRoster, GetSubjects
@@ -516,11 +514,14 @@ def minimum_calls(
     Formulae:
         zoom = 1 OAuth token (when any meeting is read)
             + Σ over distinct linked Zoom meetings [1 ``GET /past_meetings/{id}/instances``
-              + Σ over its instances that ended by ``at`` and overlap
-              [lesson start − 30 min, lesson end + 2 h] of a lesson linking it
+              + Σ over its instances that ended by ``at`` and overlap a lesson linking it
+              (only time inside the lesson counts)
               (max(1, ⌈participant rows / 300⌉) ``GET /report/meetings/{uuid}/participants``
               pages + 1 recordings list (Zoom tells whether there is a CHAT file only when
-              asked) + 1 CHAT file download when the instance has chat data)].
+              asked) + 1 CHAT file download when the instance has chat data)
+              + 1 ``GET /meetings/{id}`` when a judged lesson linking it is not covered to its
+              end by an ended instance and no ended instance started after its end (the
+              lesson's own instance may still run; 0 in a generated school's last run)].
         moodle = 0 when no lesson links an existing assignment; else
             1 ``mod_assign_get_assignments`` + 1 ``mod_assign_get_submissions``
             + 1 ``core_enrol_get_enrolled_users`` per distinct course of the linked assignments
@@ -594,18 +595,29 @@ def _zoom_calls(scenario: dict, lessons: list[_LessonView],
     for mid, users in linked.items():
         calls += 1
         relevant = []
-        for inst in meetings.get(mid, {}).get("instances", []):
-            lo, hi = (dt.datetime.fromisoformat(inst[k]) for k in ("start", "end"))
-            if hi <= at and any(lo < lv.end + INSTANCE_AFTER and hi > lv.start - INSTANCE_BEFORE
-                                for lv in users):
+        ended = [(inst, *(dt.datetime.fromisoformat(inst[k]) for k in ("start", "end")))
+                 for inst in meetings.get(mid, {}).get("instances", [])]
+        ended = [(inst, lo, hi) for inst, lo, hi in ended if hi <= at]
+        for inst, lo, hi in ended:
+            if any(lo < lv.end and hi > lv.start for lv in users):
                 relevant.append(inst)
                 calls += max(1, math.ceil(len(inst.get("participants", [])) / ZOOM_PAGE_SIZE))
                 # Zoom says whether an instance has a recording (and a CHAT file) only when
                 # asked: one recordings call per relevant instance, one download with chat
                 calls += 1 + (1 if inst.get("chat") is not None else 0)
+        judged = [lv for lv in users if lv.end + SYNC_EVALUATE_AFTER <= at]
+        if any(_may_still_run(lv, ended) for lv in judged):
+            calls += 1  # GET /meetings/{id}: is the lesson's own instance still running?
         for lv in users:
             found[lv.row["id"]] = relevant
     return (calls + 1 if linked else 0), found
+
+
+def _may_still_run(lv: _LessonView, ended: list[tuple[dict, dt.datetime, dt.datetime]]) -> bool:
+    """No ended instance covers the lesson to its end, and none started after it ended."""
+    reached = max((hi for _, lo, hi in ended if lo < lv.end and hi > lv.start), default=None)
+    later = any(lo >= lv.end for _, lo, _hi in ended)
+    return (reached is None or reached < lv.end) and not later
 
 
 def _moodle_calls(scenario: dict, lessons: list[_LessonView]) -> tuple[int, dict[str, dict]]:

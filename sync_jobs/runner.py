@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from connectors._http import CALLS
 from mappings.calendar import SchoolCalendar
 from mappings.model import Skip
 from sync_jobs import wiring
@@ -184,6 +185,7 @@ def _overdue(started: float, max_run_s: int) -> bool:
 
 
 def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> None:
+    retries_before = CALLS.total_retries()
     policy = settings.policy_obj
     ctx = RunContext(
         settings=settings, policy=policy,
@@ -223,6 +225,9 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
     summary.skips = list(ctx.skips)
     if dry_run:
         summary.counts["dry_run"] = 1
+    retries = CALLS.total_retries() - retries_before  # 429, 5xx, no answer, 401 renewal
+    if retries:
+        summary.counts["http_retries"] = retries
     store.finish_run(run_id, now, dict(summary.counts))
 
 

@@ -217,3 +217,71 @@ def test_rate_limiter_paces_requests():
     for _ in range(5):
         limiter.acquire()
     assert sum(slept) == pytest.approx(0.4)
+
+
+# ----------------------------------------------------------------------------- retries logged
+
+
+def test_retries_are_logged_at_info_and_counted(caplog: pytest.LogCaptureFixture):
+    """Issue 11: every retry (429, 5xx, no answer, 401 renewal) is one INFO line and counted."""
+    caplog.set_level("INFO", logger="kartiba.http")
+    auth = FakeAuth()
+    c = client(auth=auth)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(URL, status=429, headers={"Retry-After": "2"})
+        rsps.get(URL, status=503)
+        rsps.get(URL, status=401)
+        rsps.get(URL, json={"ok": True})
+        assert c.get_json("thing", params={"wstoken": "secret-s3"}) == {"ok": True}
+    lines = [r for r in caplog.records if r.name == "kartiba.http"]
+    assert [r.levelname for r in lines] == ["INFO"] * 3
+    text = "\n".join(r.getMessage() for r in lines)
+    assert "attempt 1 of 4 failed (rate limited, HTTP 429); retrying in 2.0 s" in text
+    assert "attempt 2 of 4 failed (HTTP 503)" in text
+    assert "attempt 3 of 4 failed (token refused, HTTP 401; renewed); retrying in 0.0 s" in text
+    assert "secret-s3" not in text and "api.example.lv" not in text
+    assert c.stats.retries["test"] == 3 and c.stats.total_retries() == 3
+    assert c.stats.snapshot()["retries"] == {"test": 3}
+    assert c.stats.calls["test"] == 4
+
+
+def test_no_retry_no_count(caplog: pytest.LogCaptureFixture):
+    caplog.set_level("INFO", logger="kartiba.http")
+    c = client()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(URL, json={})
+        rsps.get(URL, status=404)
+        c.get_json("thing")
+        with pytest.raises(NotFoundError):
+            c.get_json("thing")
+    assert c.stats.total_retries() == 0
+    assert not [r for r in caplog.records if r.name == "kartiba.http"]
+
+
+class RenewingAuth(FakeAuth):
+    """A token hook whose token another thread renews while this request waits its turn."""
+
+    def renew(self) -> None:
+        self.token = "renewed"
+
+
+def test_token_is_attached_after_the_rate_limiter_wait():
+    """Issue 11: a request queued during a renewal goes out with the new token."""
+    auth = RenewingAuth()
+    waited: list[float] = []
+
+    def wait_while_renewed(seconds: float) -> None:
+        waited.append(seconds)
+        auth.renew()  # meanwhile another thread got a new token
+
+    clock = iter([0.0, 0.0, 0.0, 0.0])
+    limiter = RateLimiter(1.0, burst=1.0, clock=lambda: next(clock), sleep=wait_while_renewed)
+    c = client(auth=auth, limiter=limiter)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(URL, json={})
+        rsps.get(URL, json={})
+        c.get_json("thing")  # the bucket's one token: no wait
+        c.get_json("thing")  # waits 1 s for the limiter; the token changes meanwhile
+        sent = [r.request.headers["Authorization"] for r in rsps.calls]
+    assert waited == [1.0]
+    assert sent == ["Bearer t1", "Bearer renewed"]

@@ -250,6 +250,17 @@ def _restarted(doc: dict) -> dict:
     return doc["zoom"]
 
 
+def _ended_early_or_running(running: bool):
+    """The lesson's instance ended at 09:40, or (running) it has not ended by the run."""
+    def change(doc: dict) -> dict:
+        instance = doc["zoom"]["meetings"][0]["instances"][0]
+        instance["end"] = _t("19:00") if running else _t("09:40")
+        for p in instance["participants"]:
+            p["leave"] = min(p["leave"], instance["end"])
+        return doc["zoom"]
+    return change
+
+
 def _late_uzdots(doc: dict) -> list:
     doc["lessons"][0]["uzdots"]["created_at"] = _t("18:30")
     return doc["lessons"]
@@ -291,7 +302,8 @@ def _moodle(doc: dict) -> dict:
 
 
 # zoom: token + instances + per relevant instance (participant pages + 1 recordings list
-# (+1 CHAT download)); eklase: 4 + 1 chunk + 1 notices (+1 read-back and 1 write per "n")
+# (+1 CHAT download)) (+1 GET /meetings/{id} when no ended instance reaches the lesson end);
+# eklase: 4 + 1 chunk + 1 notices (+1 read-back and 1 write per "n")
 @pytest.mark.parametrize(("changes", "expected"), [
     pytest.param({}, {"zoom": 4, "moodle": 0, "eklase": 8}, id="one-meeting-one-absent"),
     pytest.param({"zoom": _with_chat}, {"zoom": 5, "moodle": 0, "eklase": 8}, id="chat-file"),
@@ -301,6 +313,10 @@ def _moodle(doc: dict) -> dict:
                  id="301-rows-two-pages"),
     pytest.param({"zoom": _restarted}, {"zoom": 6, "moodle": 0, "eklase": 9},
                  id="restarted-meeting-old-instance-ignored"),
+    pytest.param({"zoom": _ended_early_or_running(False)}, {"zoom": 5, "moodle": 0, "eklase": 8},
+                 id="ended-early-asks-whether-it-runs"),
+    pytest.param({"zoom": _ended_early_or_running(True)}, {"zoom": 3, "moodle": 0, "eklase": 6},
+                 id="still-running-asks-and-judges-nothing"),
     pytest.param({"lessons": _late_uzdots}, {"zoom": 0, "moodle": 0, "eklase": 6},
                  id="uzdots-not-there-yet"),
     pytest.param({"notices": _tech_notice}, {"zoom": 4, "moodle": 0, "eklase": 6},
