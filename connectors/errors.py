@@ -79,3 +79,11 @@ class RecordError(KartibaError):
         super().__init__(message, detail=detail)
         self.system = system
         self.record = record
+
+
+class ContractError(RecordError):
+    """A record the journal gateway answered against its contract (e.g. a lesson time without
+    its UTC offset, an unknown lessonType label): an error of the gateway, not of the data.
+    The record is skipped like any :class:`RecordError`, but the work it carries is left
+    undone, so the run reports it and exits non-zero until the gateway (or the label table)
+    is fixed."""

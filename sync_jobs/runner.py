@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from connectors._http import CALLS
+from connectors.errors import ContractError
 from mappings.calendar import SchoolCalendar
 from mappings.model import Skip
 from sync_jobs import wiring
@@ -44,7 +45,8 @@ class RunSummary:
     lock_holder: str = ""
 
     #: counts that mean some work was left for the next run (cron mails a non-zero exit)
-    FAILURES = ("evidence_errors", "marks_failed", "emails_failed", "jobs_overdue")
+    FAILURES = ("evidence_errors", "marks_failed", "emails_failed", "jobs_overdue",
+                "journal_errors")
 
     @property
     def failed(self) -> bool:
@@ -208,6 +210,9 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
             continue
         _run_job(job, ctx, summary)
     summary.counts["records_skipped"] = report_record_errors(ctx)
+    # records the journal gateway answered against its contract: their lessons were not judged
+    summary.counts["journal_errors"] = sum(
+        isinstance(e, ContractError) for e in _record_errors(ctx.journal))
     if not dry_run:
         ctx.sink = wiring.sink(settings, ctx, mailer)
         summary.counts.update(drain_outbox(ctx))

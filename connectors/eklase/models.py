@@ -61,6 +61,12 @@ class WsServiceInfo(WsShape):
     school_name: str
     gateway_version: str
     server_time: AwareDatetime
+    contract_version: str | None = None  # contract 1.1; absent = 1.0
+    account_id: str | None = None
+    lesson_type_label: list[str] = []
+    max_window_days: PositiveInt | None = None
+
+    _labels = field_validator("lesson_type_label", mode="before")(lambda v: v or [])
 
 
 class WsTeacher(WsShape):
@@ -127,9 +133,11 @@ class WsUzdots(WsShape):
     created_at: AwareDatetime
     modified_at: AwareDatetime | None = None
     author_id: str | None = None
+    link: list[str] = []  # contract 1.1: every href of an HTML entry
 
     _text = field_validator("text", mode="before")(_none_to_empty)
     _attachment = field_validator("attachment", mode="before")(lambda v: v or [])
+    _link = field_validator("link", mode="before")(lambda v: [str(x) for x in v or [] if x])
 
 
 class WsMark(WsShape):

@@ -1,15 +1,17 @@
 """The e-klase journal as a :class:`connectors.base.JournalSource`, read through the gateway.
 
-Vendor records are checked one at a time (``models.py``); a malformed one is reported with its
-id (``problems`` and a warning) and skipped, the rest is used. Lesson modes come from the
-lessonType label through the configurable table (``EklaseSettings.lesson_types``).
+Vendor records are checked one at a time (``models.py``); a record that breaks the contract
+is reported with its id (``problems``, as :class:`connectors.errors.ContractError`, and a
+warning) and skipped, the rest is used. Lesson modes come from the lessonType label through the
+configurable table (``EklaseSettings.lesson_types``); a lesson whose label is not in the table
+is reported the same way and not judged, never read as in person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -28,7 +30,7 @@ from connectors.eklase.models import (
     WsTeacher,
 )
 from connectors.eklase.settings import EklaseSettings
-from connectors.errors import ProtocolError, RecordError
+from connectors.errors import ConfigError, ContractError, ProtocolError, RecordError
 from mappings.model import (
     Group,
     JournalMark,
@@ -48,6 +50,8 @@ from mappings.model import (
 log = logging.getLogger("kartiba.eklase")
 
 RIGA = ZoneInfo("Europe/Riga")
+#: The contract's clock skew window (WS-Security Created), seconds.
+CLOCK_SKEW_S = 300
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -96,8 +100,29 @@ def _why(exc: ValidationError) -> str:
     return "; ".join(sorted(parts))
 
 
+def _with_links(text: str, links: Iterable[str]) -> str:
+    """The UZDOTS text with every link target (contract 1.1 ``link``) it does not show yet:
+    an HTML entry whose link text differs from its href still yields its meeting link."""
+    missing = [link for link in dict.fromkeys(links) if link and link not in text]
+    return "\n".join([text, *missing]) if missing else text
+
+
 def _riga(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(RIGA) if value is not None else None
+
+
+def _setup_problems(info: WsServiceInfo, settings: EklaseSettings,
+                    unknown_labels: Callable[[Iterable[str]], list[str]]) -> list[str]:
+    """What GetServiceInfo shows to be wrong with this setup (empty: nothing)."""
+    problems = []
+    if info.account_id and info.account_id != settings.service_account:
+        problems.append(f"the gateway writes marks as {info.account_id!r}, but "
+                        f"eklase.service_account is {settings.service_account!r}")
+    labels = unknown_labels(info.lesson_type_label)
+    if labels:
+        problems.append("lessonType labels not in eklase.lesson_types: "
+                        + ", ".join(f'"{x}"' for x in labels))
+    return problems
 
 
 # --------------------------------------------------------------------------- source
@@ -157,7 +182,9 @@ class EklaseJournal:
                 if ws.group_id not in groups:
                     self._report("lesson", ws.id, f"unknown group {ws.group_id}")
                     continue
-                found[ws.id] = self._lesson(ws)
+                mode = self.lesson_mode(ws.lesson_type, ws.id)
+                if mode is not None:
+                    found[ws.id] = self._lesson(ws, mode)
         self._seen.update(found)
         return sorted(found.values(), key=lambda x: (x.date, x.number, x.group_id, x.id))
 
@@ -174,27 +201,50 @@ class EklaseJournal:
         return sorted(found.values(), key=lambda n: (n.received_at, n.id))
 
     def health(self) -> str:
-        """One cheap authenticated call (GetServiceInfo); raises the connector's errors."""
+        """One cheap authenticated call (GetServiceInfo) and what it tells of the setup.
+
+        Raises:
+            ConfigError: marks are authored by another account than
+                ``eklase.service_account``, or the gateway lists a lessonType label the table
+                does not map (both told by contract 1.1 gateways).
+            UpstreamError: the connector's errors.
+        """
         info = self._service_info()
         skew = abs((dt.datetime.now(dt.UTC) - info.server_time).total_seconds())
-        return f"ok: journal gateway {info.gateway_version}, clock difference {skew:.0f} s"
+        problems = _setup_problems(info, self.settings, self.unknown_labels)
+        if problems:
+            raise ConfigError("eklase: " + "; ".join(problems), setting="eklase")
+        version = info.contract_version or "1.0"
+        warning = (f" (more than {CLOCK_SKEW_S} s: a gateway refuses the security tokens of "
+                   "a clock that far off; check NTP)" if skew > CLOCK_SKEW_S else "")
+        return (f"ok: journal gateway {info.gateway_version} (contract {version}), "
+                f"clock difference {skew:.0f} s{warning}")
 
     # -- mapping
 
-    def lesson_mode(self, label: str, lesson_id: str) -> LessonMode:
-        """The lesson mode of a lessonType label; unknown labels are in-person, with a warning."""
+    def lesson_mode(self, label: str, lesson_id: str) -> LessonMode | None:
+        """The lesson mode of a lessonType label.
+
+        Returns:
+            None for a label not in ``eklase.lesson_types``: the lesson is reported (its id
+            and the label) as a contract error and not judged, never taken as in person.
+        """
         mode = self._lesson_types.get(_label_key(label))
         if mode is None:
-            log.warning("eklase: lesson %s has an unknown lessonType; treated as in person "
-                        "(add it to eklase.lesson_types)", lesson_id)
-            return LessonMode.IN_PERSON
+            self._report("lesson", lesson_id, f'lessonType "{label[:100]}" is not in '
+                         "eklase.lesson_types (add it with its mode); lesson not judged")
         return mode
 
-    def _lesson(self, ws: WsLesson) -> Lesson:
+    def unknown_labels(self, labels: Iterable[str]) -> list[str]:
+        """The labels (e.g. GetServiceInfo's lessonTypeLabel) the table does not map."""
+        return sorted({x for x in labels if _label_key(x) not in self._lesson_types})
+
+    def _lesson(self, ws: WsLesson, mode: LessonMode) -> Lesson:
         uzdots = None
         if ws.uzdots is not None:
             uzdots = UzdotsEntry(
-                text=ws.uzdots.text, created_at=ws.uzdots.created_at.astimezone(RIGA),
+                text=_with_links(ws.uzdots.text, ws.uzdots.link),
+                created_at=ws.uzdots.created_at.astimezone(RIGA),
                 modified_at=_riga(ws.uzdots.modified_at),
                 attachments=tuple(a.name for a in ws.uzdots.attachment),
                 author_id=ws.uzdots.author_id)
@@ -204,7 +254,7 @@ class EklaseJournal:
             id=ws.id, group_id=ws.group_id, subject_id=ws.subject_id,
             teacher_id=ws.teacher_id[0], date=ws.date, number=ws.number,
             start=ws.start.astimezone(RIGA), end=ws.end.astimezone(RIGA),
-            mode=self.lesson_mode(ws.lesson_type, ws.id), uzdots=uzdots, topic=topic,
+            mode=mode, uzdots=uzdots, topic=topic,
             marks=tuple(journal_mark(m) for m in ws.mark), lesson_type=ws.lesson_type,
             cancelled=ws.cancelled, modified_at=_riga(ws.modified_at),
             mark_edits=tuple(MarkEdit(e.student_id, e.author_id, e.at.astimezone(RIGA), e.code)
@@ -233,7 +283,7 @@ class EklaseJournal:
                 for st in self._valid(WsStudent, ws.student, "student"):
                     if st.id in students:
                         self._report("student", st.id, f"listed in group {ws.id} and "
-                                     f"{students[st.id].group_id}; first kept")
+                                     f"{students[st.id].group_id}; first kept", contract=False)
                         continue
                     students[st.id] = Student(st.id, ws.id, st.first_name, st.last_name,
                                               st.email, st.offline_mode,
@@ -248,8 +298,11 @@ class EklaseJournal:
             except ValidationError as exc:
                 self._report(kind, _record_id(row), _why(exc))
 
-    def _report(self, kind: str, record_id: str, why: str) -> None:
-        error = RecordError(f"eklase: skipped {kind} {record_id}: {why}", system=UPSTREAM,
-                            record=f"{kind}:{record_id}")
+    def _report(self, kind: str, record_id: str, why: str, *, contract: bool = True) -> None:
+        """Report a skipped record; ``contract`` = the gateway broke its contract (the run
+        then says work was left undone), else a data problem of the journal itself."""
+        cls = ContractError if contract else RecordError
+        error = cls(f"eklase: skipped {kind} {record_id}: {why}", system=UPSTREAM,
+                    record=f"{kind}:{record_id}")
         self.problems.append(error)
         log.warning("%s", error.message)

@@ -10,6 +10,7 @@ import pytest
 
 from connectors.base import JournalSource
 from connectors.eklase.source import EklaseJournal, date_chunks, school_year
+from connectors.errors import ContractError
 from mappings.model import (
     Agreement,
     JournalMark,
@@ -183,8 +184,6 @@ def test_lessons_map_every_field(client, rsps):
                      id="case-and-spaces"),
         pytest.param("Hibrīdā", {"Hibrīdā": "remote_sync"}, LessonMode.REMOTE_SYNC,
                      id="configured-label"),
-        pytest.param("Attālināti", {"Klātienē": "in_person"}, LessonMode.IN_PERSON,
-                     id="table-replaced"),
     ],
 )
 def test_lesson_type_table(client, rsps, label, table, mode):
@@ -195,22 +194,55 @@ def test_lesson_type_table(client, rsps, label, table, mode):
     assert lesson.lesson_type == label
 
 
-def test_unknown_lesson_type_is_in_person_with_a_warning_naming_the_lesson(client, rsps,
-                                                                           caplog):
+def test_unknown_lesson_type_is_a_contract_error_never_in_person(client, rsps, caplog):
+    """An unknown label is reported with the lesson id and the label; the lesson is not
+    judged (not returned), and the error counts as work left undone."""
     journal = EklaseJournal(client, client.settings)
     with caplog.at_level(logging.WARNING, "kartiba.eklase"):
         lessons = _lessons_window(rsps, journal, "lessons_mixed_quality.xml")
-    by_id = {x.id: x for x in lessons}
-    assert by_id["L13"].mode is LessonMode.IN_PERSON
-    assert any("L13" in r.getMessage() and "lessonType" in r.getMessage()
-               for r in caplog.records)
+    assert "L13" not in {x.id for x in lessons}
+    (problem,) = [p for p in journal.problems if p.record == "lesson:L13"]
+    assert isinstance(problem, ContractError)
+    assert "lessonType" in problem.message and "eklase.lesson_types" in problem.message
+    assert any("L13" in r.getMessage() for r in caplog.records)
+
+
+def test_a_configured_table_replaces_the_defaults(client, rsps):
+    journal = _journal(client, lesson_types={"Klātienē": "in_person"})
+    assert _lessons_window(rsps, journal, lessons_answer(lesson_xml("L7", label="Attālināti"))
+                           ) == []
+    assert [p.record for p in journal.problems] == ["lesson:L7"]
+
+
+def test_lesson_time_without_offset_is_a_contract_error(client, rsps):
+    """Defect 4: the XSD forbids such times; the lesson is reported as the gateway's error."""
+    journal = EklaseJournal(client, client.settings)
+    naive = lesson_xml("L30").replace("09:00:00+02:00", "09:00:00")
+    lessons = _lessons_window(rsps, journal, lessons_answer(naive, lesson_xml("L31")))
+    assert [x.id for x in lessons] == ["L31"]
+    (problem,) = journal.problems
+    assert isinstance(problem, ContractError)
+    assert (problem.system, problem.record) == ("eklase", "lesson:L30")
+    assert "start" in problem.message
+
+
+def test_uzdots_links_join_the_text_when_not_shown_there(client, rsps):
+    journal = EklaseJournal(client, client.settings)
+    uzdots = ("<j:uzdots><j:text>Tiešsaistes stunda (saite)</j:text>"
+              "<j:createdAt>2026-11-27T15:10:00+02:00</j:createdAt>"
+              "<j:link>https://zoom.us/j/81234567890</j:link>"
+              "<j:link>https://zoom.us/j/81234567890</j:link></j:uzdots>")
+    xml = lesson_xml("L40").replace("</j:lessonType>", "</j:lessonType>" + uzdots)
+    (lesson,) = _lessons_window(rsps, journal, lessons_answer(xml))
+    assert lesson.uzdots.text == "Tiešsaistes stunda (saite)\nhttps://zoom.us/j/81234567890"
 
 
 @pytest.mark.parametrize(
     ("fixture", "kept", "skipped"),
     [
-        pytest.param("lessons_mixed_quality.xml", ["L10", "L13"], ["lesson:L11", "lesson:L12"],
-                     id="end-not-after-start-and-unknown-group"),
+        pytest.param("lessons_mixed_quality.xml", ["L10"],
+                     ["lesson:L11", "lesson:L12", "lesson:L13"],
+                     id="end-not-after-start-unknown-group-unknown-label"),
         pytest.param("lessons_contract_violation.xml", [], ["lesson:L20", "lesson:L21"],
                      id="missing-teacher-and-mark-author"),
     ],
