@@ -295,6 +295,20 @@ def absence_alert(mark: Mark) -> Alert:
     )
 
 
+def mark_not_written_alert(mark: Mark, why: str) -> Alert:
+    """Points 22, 32, 43: an "n" the journal would not take (e.g. ``journal_locked``) by the
+    time the lesson left the attendance window: the teacher and the class teacher enter it by
+    hand. Carries the mark's excused flag, reason and points, and why it was not written."""
+    return make_alert(
+        AlertKind.MARK_NOT_WRITTEN,
+        mark.lesson_id,
+        mark.student_id,
+        excused=mark.excused,
+        detail={"code": mark.code, "reason": mark.reason, "mark_points": mark.points,
+                "cause": why},
+    )
+
+
 # --------------------------------------------------------------------------- checks
 
 

@@ -123,6 +123,14 @@ REASONS: Mapping[str, tuple[str, str]] = frozen_map(
             "the lesson topic was not entered in e-klase by the end of the day",
         ),
         "absence": ("žurnālā ierakstīts „n”", "an \"n\" was written in the journal"),
+        "mark_not_written": (
+            "„n” neizdevās ierakstīt žurnālā — jāieraksta pašiem",
+            "the \"n\" could not be written to the journal — to be entered by hand",
+        ),
+        "journal_locked": (
+            "žurnāla lapa slēgta labošanai — „n” nav ierakstīts",
+            "the journal page is closed for edits — the \"n\" was not written",
+        ),
         "chat_not_registered": (
             "nepieteicās čatā stundas sākumā",
             "did not register in the chat at the start of the lesson",

@@ -107,6 +107,9 @@ class AlertKind(StrEnum):
     QUOTA_WARNING = "quota_warning"
     QUOTA_EXCEEDED = "quota_exceeded"
     PRACTICE_REMOTE = "practice_remote"
+    #: an "n" the journal would not take (its page locked) until the attendance window closed:
+    #: to be entered by hand (points 22, 32, 43); added by kartiba, see docs/CONVENTIONS.md
+    MARK_NOT_WRITTEN = "mark_not_written"
 
 
 def frozen_map(data: Mapping | None = None) -> Mapping:

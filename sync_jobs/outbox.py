@@ -3,16 +3,28 @@
 Each pending row is written with its idempotency key; the sink reads the journal back first
 and never touches a mark a person entered. A crash between the write and the bookkeeping is
 healed by the next run: the sink then finds our own mark and answers "already present".
+
+A refusal for now (``journal_locked``: the lesson's journal page is closed) is not final: the
+mark stays pending and is tried again at every run while the lesson is in the attendance
+window; when the window has closed, the teacher and the class teacher get
+``mark_not_written`` (the "n", its reason and points, to be entered by hand) and the mark is
+recorded as skipped. A refusal because a person's mark is there (``manual_mark``) is final.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import Counter
 
 from connectors.base import WriteStatus
 from connectors.errors import KartibaError
-from mappings.evaluate import absence_alert
+from mappings.evaluate import (
+    absence_alert,
+    evaluation_time,
+    lesson_info,
+    mark_not_written_alert,
+)
 from mappings.explain import reason_text
 from mappings.model import Mark, Skip
 from sync_jobs.context import RunContext
@@ -25,6 +37,8 @@ STATUS = {
     WriteStatus.REFUSED: "refused",
     WriteStatus.PROPOSED: "proposed",
 }
+#: Refusal reasons that may pass: the write is tried again at later runs (CONTRACT.md).
+TEMPORARY_REFUSALS = frozenset({"journal_locked"})
 
 
 def drain_outbox(ctx: RunContext) -> Counter[str]:
@@ -50,6 +64,8 @@ def _write_one(ctx: RunContext, mark: Mark, key: str, comment: str) -> str:
         ctx.store.set_mark_status(key, "failed", ctx.run_id, error=exc.message)
         log.warning("mark key=%s not written (will retry): %s", key, exc.message)
         return "marks_failed"
+    if result.status is WriteStatus.REFUSED and result.reason in TEMPORARY_REFUSALS:
+        return _refused_for_now(ctx, mark, key, result.reason)
     status = STATUS[result.status]
     with ctx.store.batch():  # the bookkeeping of one write: one commit
         if result.status is WriteStatus.REFUSED:
@@ -64,3 +80,36 @@ def _write_one(ctx: RunContext, mark: Mark, key: str, comment: str) -> str:
         ctx.store.audit(ctx.run_id, f"mark_{status}", lesson=mark.lesson_id,
                         student=mark.student_id, key=key)
     return f"marks_{status}"
+
+
+def _refused_for_now(ctx: RunContext, mark: Mark, key: str, why: str) -> str:
+    """A temporary refusal: pending while the lesson is in the window, else handed to people."""
+    closes = window_closes(ctx, mark.lesson_id)
+    if closes is None or ctx.now < closes:
+        ctx.store.defer_mark(key, why)
+        ctx.store.audit(ctx.run_id, "mark_deferred", lesson=mark.lesson_id,
+                        student=mark.student_id, key=key)
+        log.warning("mark key=%s refused for now (%s); tried again at the next run", key, why)
+        return "marks_deferred"
+    with ctx.store.batch():
+        skip = Skip(mark.lesson_id, mark.student_id, why)
+        if ctx.store.record_skip(skip, ctx.run_id):
+            ctx.skips.append(skip)
+        ctx.alert([mark_not_written_alert(mark, why)])  # points 22, 32, 43: by hand now
+        ctx.store.set_mark_status(key, "refused", ctx.run_id, error=why)
+        ctx.store.audit(ctx.run_id, "mark_not_written", lesson=mark.lesson_id,
+                        student=mark.student_id, key=key)
+    log.warning("mark key=%s still refused (%s) as the attendance window closed; the teacher "
+                "and the class teacher are told to enter it", key, why)
+    return "marks_not_written"
+
+
+def window_closes(ctx: RunContext, lesson_id: str) -> dt.datetime | None:
+    """When a lesson leaves the attendance window (its evaluation time + the window), or
+    None when the lesson was not read in this run."""
+    lesson = ctx.lessons.get(lesson_id)
+    if lesson is None:
+        return None
+    due = evaluation_time(lesson, lesson_info(lesson, ctx.policy), ctx.policy,
+                          school=ctx.school())
+    return due + dt.timedelta(days=ctx.policy.attendance_window_days)

@@ -15,6 +15,7 @@ from mappings.points import sort_points
 _TEACHER = (Audience.TEACHER,)
 _CLASS_TEACHER = (Audience.CLASS_TEACHER,)
 _TEACHER_AND_OVERSIGHT = (Audience.TEACHER, Audience.OVERSIGHT)
+_TEACHER_AND_CLASS_TEACHER = (Audience.TEACHER, Audience.CLASS_TEACHER)
 
 AUDIENCE: Mapping[AlertKind, tuple[Audience, ...]] = frozen_map(
     {
@@ -30,6 +31,7 @@ AUDIENCE: Mapping[AlertKind, tuple[Audience, ...]] = frozen_map(
         AlertKind.QUOTA_WARNING: _TEACHER_AND_OVERSIGHT,
         AlertKind.QUOTA_EXCEEDED: _TEACHER_AND_OVERSIGHT,
         AlertKind.PRACTICE_REMOTE: _TEACHER_AND_OVERSIGHT,
+        AlertKind.MARK_NOT_WRITTEN: _TEACHER_AND_CLASS_TEACHER,
     }
 )
 """Audience of each alert kind."""
@@ -48,6 +50,7 @@ POINTS: Mapping[AlertKind, tuple[str, ...]] = frozen_map(
         AlertKind.QUOTA_WARNING: ("7",),
         AlertKind.QUOTA_EXCEEDED: ("7",),
         AlertKind.PRACTICE_REMOTE: ("8",),
+        AlertKind.MARK_NOT_WRITTEN: ("22", "32", "43"),
     }
 )
 """Default kārtība points of each alert kind."""

@@ -103,6 +103,22 @@ class Outbox(Database):
             if cur.rowcount == 0:
                 raise KeyError(f"no outbox row {key}")
 
+    def defer_mark(self, key: str, reason: str) -> None:
+        """Leave a mark pending after a temporary refusal (e.g. ``journal_locked``).
+
+        The row stays (or becomes again) ``pending``, so every later run tries it again;
+        ``attempts`` counts the tries and ``last_error`` keeps the reason (a code, no names).
+
+        Raises:
+            KeyError: no open outbox row with that key.
+        """
+        with self._tx() as c:
+            cur = c.execute(
+                "UPDATE outbox SET status = 'pending', attempts = attempts + 1, last_error = ? "
+                "WHERE key = ? AND done_run IS NULL", (reason, key))
+            if cur.rowcount == 0:
+                raise KeyError(f"no open outbox row {key}")
+
     def outbox_counts(self) -> dict[str, int]:
         """Outbox rows per status (every status present, zero included)."""
         counts = dict.fromkeys(sorted(MARK_STATUSES), 0)

@@ -75,8 +75,13 @@ KINDS = {
     AlertKind.QUOTA_EXCEEDED: (("7",), {"share": 0.2125}, "(21,2 %)", "(21.2 %)"),
     AlertKind.PRACTICE_REMOTE: (("8",), {}, "kvalifikācijas praksēs attālinātās mācības nav paredzētas",
                                 "not allowed in qualification practice"),
+    AlertKind.MARK_NOT_WRITTEN: (("22", "32", "43"), {"cause": "journal_locked",
+                                                      "reason": "not_connected"},
+                                 "žurnāla lapa bija slēgta labošanai",
+                                 "journal page was closed for edits"),
 }
-STUDENT_KINDS = {AlertKind.ABSENCE, AlertKind.CHAT_NOT_REGISTERED, AlertKind.REMOVED_BY_TEACHER}
+STUDENT_KINDS = {AlertKind.ABSENCE, AlertKind.CHAT_NOT_REGISTERED, AlertKind.REMOVED_BY_TEACHER,
+                 AlertKind.MARK_NOT_WRITTEN}
 POINTS_TEXT = {"lv": {("16",): "kārtības 16. p.", ("22", "32"): "kārtības 22., 32. p.",
                       ("14.2",): "kārtības 14.2. p."},
                "en": {("16",): "kārtība point 16", ("22", "32"): "kārtība points 22, 32",
