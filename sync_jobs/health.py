@@ -60,6 +60,10 @@ def check_all(settings: Settings, config: Path | None = None) -> Iterator[CheckR
         yield result
         if result.level == "OK":
             yield from _skew(name, result.message, url)
+            if name == "moodle":  # the rights themselves, on the courses lessons link
+                from sync_jobs.moodle_rights import moodle_rights
+
+                yield from moodle_rights(settings, CheckResult)  # type: ignore[misc]
 
 
 def _settings_file(config: Path | None) -> Iterator[CheckResult]:

@@ -15,17 +15,22 @@ class MoodleSettings(BaseModel):
     Authentication: either a ``token`` created by the Moodle administrator for the service
     account (Site administration > Server > Web services > Manage tokens), or ``username`` +
     ``password``, exchanged once per run for a token of ``service`` at ``/login/token.php``.
-    The account needs, in the courses it reads, the capabilities behind the functions it calls
-    (``moodle/course:view`` to read courses it is not enrolled in, ``mod/assign:grade``,
-    ``mod/quiz:viewreports``, ``moodle/course:viewparticipants``, and ``report/progress:view``
-    for the completion of other modules); a manager role at category level gives them all.
+    The account needs, in the courses it reads, the role README "skolo.lv (Moodle) set-up"
+    lists (``webservice/rest:use``, ``moodle/course:view``, ``moodle/course:viewparticipants``,
+    ``moodle/user:viewdetails``, ``moodle/course:useremail``, ``moodle/site:accessallgroups``,
+    ``moodle/course:viewsuspendedusers``, ``mod/assign:view``, ``mod/assign:grade``,
+    ``mod/quiz:view``, ``mod/quiz:viewreports``, ``report/progress:view``, the ``view``
+    capability of other linked module types). Moodle answers a missing one with warnings,
+    fewer users or no e-mails — incomplete evidence, never "no activity"; ``kartiba check``
+    names it. A role given at category level covers only that category's courses.
 
     ``course_ids``: the courses whose activities teachers link in UZDOTS. When set, one
     ``mod_assign_get_assignments`` (and, when quizzes are linked, one
     ``mod_quiz_get_quizzes_by_courses``) call per run covers every link into those courses.
     When empty — or for a link into a course not listed — the course is discovered with one
-    ``core_course_get_course_module`` call per unknown link (cached for the run). Listing the
-    courses therefore saves one call per link.
+    ``core_course_get_course_module`` call per unknown link (cached for the run), which says
+    all a quiz or another module needs. Listing the courses therefore saves one call per
+    link.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -178,3 +178,58 @@ def test_soma_exports_in_either_format(world, tmp_path, fmt):
     assert [(r.platform, r.kind, r.email) for r in evidence[lesson].records] == [
         ("soma", "result", emails(world, "s2")[0])]
     assert ledger.names("soma") == [f"soma-eksports-001.{fmt}"]
+
+
+# ----------------------------------------------------------------------------- kartiba check
+
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def check_over(name: str, tmp_path, monkeypatch, capsys) -> tuple[int, list[str]]:
+    """``kartiba check`` over a scenario's sandboxes, on its first run's day."""
+    from contextlib import ExitStack
+
+    from sandbox.stack import start_sandboxes, to_toml
+    from sync_jobs import moodle_rights
+    from sync_jobs.cli import main
+
+    scenario = load_scenario(SCENARIOS / name)
+    monkeypatch.setenv("KARTIBA_SECRETS_DIR", "/nonexistent")
+    monkeypatch.setattr(moodle_rights, "read_clock", lambda: scenario.runs[0])
+    with ExitStack() as stack:
+        boxes = start_sandboxes(scenario, tmp_path, stack)
+        boxes.world.set_now(scenario.runs[0])
+        config = tmp_path / "kartiba.toml"
+        config.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
+        code = main(["--config", str(config), "check"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if " moodle:" in line]
+    return code, lines
+
+
+def test_check_names_the_missing_right_when_e_mails_are_withheld(tmp_path, monkeypatch, capsys):
+    code, lines = check_over("71_moodle_rights_missing.json", tmp_path, monkeypatch, capsys)
+
+    assert code == 1
+    assert ("FAIL moodle: course 5: core_enrol_get_enrolled_users: no e-mails in course 5 "
+            "(needs moodle/course:useremail)") in lines
+
+
+def test_check_names_the_missing_right_behind_warnings(tmp_path, monkeypatch, capsys):
+    code, lines = check_over("72_moodle_warnings_without_grade_right.json", tmp_path,
+                             monkeypatch, capsys)
+
+    assert code == 1
+    assert ("FAIL moodle: assignment 7: mod_assign_get_submissions: warningcode 1 for "
+            "assignment 7 (needs mod/assign:grade)") in lines
+
+
+def test_check_passes_with_the_documented_role_and_warns_of_a_dead_link(tmp_path, monkeypatch,
+                                                                       capsys):
+    code, lines = check_over("70_moodle_as_real_moodle.json", tmp_path, monkeypatch, capsys)
+
+    assert code == 0
+    assert "ok  moodle: course 5: 10 students with e-mails" in lines
+    assert any(line.startswith("WARN moodle: a lesson links cmid 999") and
+               "invalidrecordunknown" in line for line in lines)
+    assert not any(line.startswith("FAIL") for line in lines)
