@@ -85,6 +85,8 @@ LESSON_TYPES = {
 }
 XML_TYPE = "text/xml; charset=utf-8"
 TRANSIENT_FAULT = "The journal database is temporarily unavailable; try again later"
+#: Attendance codes (as opposed to grades): their marks always say whether excused.
+ATTENDANCE_CODES = frozenset({"n"})
 #: retryAfter of the UNAVAILABLE faults this sandbox answers, seconds.
 RETRY_AFTER_S = 1
 #: faultcode and faultstring of the codes ``forced_faults`` may name.
@@ -553,8 +555,11 @@ class EklaseSandbox(LoopbackServer):
             mark = _el(lesson, "mark")
             _el(mark, "studentId", standing.student)
             _el(mark, "code", standing.code)
-            if standing.excused is not None:
-                _el(mark, "excused", standing.excused)
+            excused = standing.excused
+            if excused is None and standing.code in ATTENDANCE_CODES:
+                excused = False  # the contract gives excused for every attendance code
+            if excused is not None:
+                _el(mark, "excused", excused)
             _el(mark, "authorId", standing.by)
             _el(mark, "enteredAt", _iso(standing.at))
         if state.cancelled:

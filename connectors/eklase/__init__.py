@@ -1,4 +1,4 @@
-"""e-klase journal connector: the SOAP journal gateway (contract v1) and the worklist sink.
+"""e-klase journal connector: the SOAP journal gateway (contract v1.1) and the worklist sink.
 
 e-klase publishes no API for writing marks, so the connector is contract-first: the school (or
 a middleware) provides a SOAP gateway described by ``journal.wsdl``/``journal.xsd`` in this
