@@ -329,7 +329,7 @@ class ZoomMeetingSource(RunScopedSource):
                 self._bad(f"instance {uuid} webhook chat message", "date_time without offset")
                 continue
             out.append(ChatLine(at=at, name=str(msg.get("sender_name") or ""),
-                                text=str(msg.get("message_content") or ""),
+                                text="",  # the receiver never stores the message text
                                 email=str(msg.get("sender_email") or "")))
         return out
 
@@ -396,13 +396,17 @@ def _removed_keys(event: dict, people: Iterable[_Person]) -> set[Key]:
 
 def _combine_chat(chats: Sequence[tuple[ChatLine, ...] | None],
                   webhook: Sequence[ChatLine] = ()) -> tuple[ChatLine, ...] | None:
-    """Recording chat and webhook chat of all instances, duplicates dropped, by time."""
+    """Recording chat and webhook chat of all instances, duplicates dropped, by time.
+
+    A line is the same message when sender and second agree (the webhook keeps no text,
+    kārtības 30. p. needs only who wrote when); the webhook's copy is kept, it has e-mails.
+    """
     if all(c is None for c in chats) and not webhook:
         return None
-    seen: set[tuple[int, str, str]] = set()
+    seen: set[tuple[int, str]] = set()
     out: list[ChatLine] = []
-    for line in [*webhook, *(line for c in chats if c for line in c)]:  # webhook has e-mails
-        key = (int(line.at.timestamp()), fold_name(line.name), line.text.strip())
+    for line in [*webhook, *(line for c in chats if c for line in c)]:
+        key = (int(line.at.timestamp()), fold_name(line.name))
         if key in seen:
             continue
         seen.add(key)
