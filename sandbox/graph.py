@@ -6,14 +6,21 @@ Written from Microsoft's documentation, independently of ``connectors.teams``:
   ``client_secret``, ``scope=https://graph.microsoft.com/.default``,
   ``grant_type=client_credentials``) -> ``{"token_type", "expires_in", "access_token"}``;
   Entra-style errors ``{"error": "invalid_client", "error_description": "AADSTS..."}``.
-* ``GET /v1.0/users/{upn|id}/onlineMeetings?$filter=JoinWebUrl eq '...'`` (OData string
-  literal, ``''`` inside = ``'``); the organizer is the scenario meeting's teacher.
-* ``GET .../onlineMeetings/{id}/attendanceReports[/{reportId}[/attendanceRecords]]`` - only
-  reports of sessions that ended by ``world.now``; at most the 50 most recent.
+* ``GET /v1.0/users/{id|upn}[?$select=id]`` - a teacher of the scenario as an Entra user
+  (``User.Read.All``); an unknown user is 404.
+* ``GET /v1.0/users/{id}/onlineMeetings?$filter=JoinWebUrl eq '...'`` (OData string literal,
+  ``''`` inside = ``'``): the **object ID** only - a user principal name in this path is 404,
+  as at Graph. Only the meeting's organizer may read it (the scenario meeting's teacher):
+  the same join URL asked under anyone else is 403; no meeting with that URL is an empty
+  ``value``.
+* ``GET .../onlineMeetings/{id}/attendanceReports[/{reportId}[/attendanceRecords]]`` - a
+  report exists only once its session has ended (by ``world.now``): a running session has
+  none; at most the 50 most recent are listed.
 
-Collections are paged with ``@odata.nextLink`` (``page_size`` items a page). A per-second
-request limit answers 429 with ``Retry-After``; a missing, unknown or expired bearer token
-gets 401; an organizer outside the application access policy gets 403.
+Times carry Graph's 7-digit fractional seconds. Collections are paged with
+``@odata.nextLink`` (``page_size`` items a page). A per-second request limit answers 429
+with ``Retry-After``; a missing, unknown or expired bearer token gets 401; a user outside
+the application access policy gets 403 "No application access policy found for this app."
 """
 
 from __future__ import annotations
@@ -51,25 +58,32 @@ class TokenStore:
     def __init__(self, ttl: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
-        self._tokens: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self.issued = 0
 
     def issue(self, subject: str = "") -> str:
+        """A new token acting as ``subject`` ("" = the application itself)."""
         token = f"sbx.{secrets.token_urlsafe(24)}"
         with self._lock:
-            self._tokens[token] = self._clock() + self.ttl
+            self._tokens[token] = (self._clock() + self.ttl, subject)
             self.issued += 1
         return token
 
     def valid(self, authorization: str | None) -> bool:
         """Whether an ``Authorization`` header carries a live token of ours."""
+        return self.subject_of(authorization) is not None
+
+    def subject_of(self, authorization: str | None) -> str | None:
+        """Whom a live token acts as ("" = the application); None for no live token."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return False
+            return None
         with self._lock:
-            expires = self._tokens.get(token.strip())
-        return expires is not None and self._clock() < expires
+            entry = self._tokens.get(token.strip())
+        if entry is None or self._clock() >= entry[0]:
+            return None
+        return entry[1]
 
     def expire_all(self) -> None:
         """Make every issued token expire now (clients must fetch a new one)."""
@@ -129,8 +143,13 @@ def page_offset(token: str | None) -> int | None:
 
 
 def utc(value: dt.datetime) -> str:
-    """Graph/Google style UTC timestamp with microseconds."""
+    """Google style UTC timestamp with microseconds."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def graph_time(value: dt.datetime) -> str:
+    """Graph style UTC timestamp: seven fractional digits (100 ns ticks)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 # --------------------------------------------------------------------------- Graph
@@ -231,13 +250,16 @@ class GraphSandbox(LoopbackServer):
         if parts[1:] == ["oauth2", "v2.0", "token"] and len(parts) == 4:
             self.hits["token"] += 1
             return self._token(request, parts[0])
+        if len(parts) == 3 and parts[:2] == ["v1.0", "users"]:
+            return self._guarded(request, lambda: self._get_user(request, parts[2]))
         if len(parts) >= 4 and parts[0] == "v1.0" and parts[1] == "users" \
                 and parts[3] == "onlineMeetings":
-            return self._graph(request, parts[2], parts[4:])
+            return self._guarded(request, lambda: self._graph(request, parts[2], parts[4:]))
         return _graph_error(404, "UnknownError", "No HTTP resource was found that matches "
                             "the request URI.")
 
-    def _graph(self, request: Request, user: str, rest: list[str]) -> Response:
+    def _guarded(self, request: Request, serve: Callable[[], Response]) -> Response:
+        """Method, bearer token and rate limit, then ``serve``."""
         if request.method != "GET":
             return _graph_error(405, "BadRequest", "Only GET is supported here.")
         if not self.tokens.valid(request.headers.get("Authorization")):
@@ -249,9 +271,27 @@ class GraphSandbox(LoopbackServer):
             self.hits["throttled"] += 1
             return _graph_error(429, "TooManyRequests", "Too many requests.",
                                 {"Retry-After": str(self.retry_after)})
-        organizer = self._user(user)
-        if organizer is None:
-            return _graph_error(404, "ResourceNotFound", "The user was not found.")
+        return serve()
+
+    def _get_user(self, request: Request, key: str) -> Response:
+        self.hits["users"] += 1
+        teacher = self._user(key)
+        if teacher is None:
+            return _graph_error(404, "Request_ResourceNotFound",
+                                f"Resource '{key}' does not exist or one of its queried "
+                                "reference-property objects are not present.")
+        body = {"@odata.context": f"{self.graph_url}/$metadata#users/$entity",
+                "id": self.user_id(teacher), "userPrincipalName": teacher.email,
+                "displayName": teacher.name, "mail": teacher.email}
+        if request.arg("$select") == "id":
+            body = {"@odata.context": f"{self.graph_url}/$metadata#users(id)/$entity",
+                    "id": body["id"]}
+        return Response(200, body)
+
+    def _graph(self, request: Request, user: str, rest: list[str]) -> Response:
+        organizer = self._user_by_id(user)
+        if organizer is None:  # a user principal name here is not found, as at Graph
+            return _graph_error(404, "UnknownError", "")
         if self.access_policy is not None and organizer.email.casefold() not in \
                 self.access_policy:
             self.hits["denied"] += 1
@@ -294,10 +334,16 @@ class GraphSandbox(LoopbackServer):
     # -- users and meetings
 
     def _user(self, key: str) -> TeacherRow | None:
+        """A teacher by object ID or user principal name (``/users/{id | upn}``)."""
         for teacher in self.world.scenario.teachers:
             if key.casefold() in (teacher.email.casefold(), self.user_id(teacher)):
                 return teacher
         return None
+
+    def _user_by_id(self, key: str) -> TeacherRow | None:
+        """A teacher by object ID only (the online meeting paths)."""
+        return next((t for t in self.world.scenario.teachers if self.user_id(t) == key.lower()),
+                    None)
 
     @staticmethod
     def user_id(teacher: TeacherRow) -> str:
@@ -327,7 +373,12 @@ class GraphSandbox(LoopbackServer):
             return _graph_error(400, "BadRequest", "Invalid filter clause.")
         join_url = match.group(1).replace("''", "'")
         found = [m for m in self._meetings_of(organizer) if m.row.join_url == join_url]
-        context = f"{self.graph_url}/$metadata#users('{organizer.email}')/onlineMeetings"
+        if not found and any(row.join_url == join_url
+                             for row in self.world.scenario.teams.meetings):
+            self.hits["not_organizer"] += 1
+            return _graph_error(403, "Forbidden", "The user is not the organizer or a "
+                                "co-organizer of this meeting.")
+        context = f"{self.graph_url}/$metadata#users('{self.user_id(organizer)}')/onlineMeetings"
         return Response(200, {"@odata.context": context,
                               "value": [self._meeting_json(m) for m in found]})
 
@@ -337,8 +388,8 @@ class GraphSandbox(LoopbackServer):
             "id": meeting.id,
             "joinWebUrl": meeting.row.join_url,
             "subject": None,
-            "startDateTime": utc(min(r.start for r in reports)) if reports else None,
-            "endDateTime": utc(max(r.end for r in reports)) if reports else None,
+            "startDateTime": graph_time(min(r.start for r in reports)) if reports else None,
+            "endDateTime": graph_time(max(r.end for r in reports)) if reports else None,
             "participants": {
                 "organizer": {"upn": meeting.organizer.email, "role": "presenter",
                               "identity": {"user": {"id": self.user_id(meeting.organizer),
@@ -376,8 +427,8 @@ class GraphSandbox(LoopbackServer):
     @staticmethod
     def _report_json(report_id: str, report: TeamsReportRow) -> dict:
         return {"id": report_id, "totalParticipantCount": len(report.records),
-                "meetingStartDateTime": utc(report.start),
-                "meetingEndDateTime": utc(report.end)}
+                "meetingStartDateTime": graph_time(report.start),
+                "meetingEndDateTime": graph_time(report.end)}
 
     def _records_json(self, meeting: _Meeting, report: TeamsReportRow) -> list[dict]:
         out = []
@@ -385,7 +436,8 @@ class GraphSandbox(LoopbackServer):
             signed_in = bool(record.email)
             ident = str(uuid.uuid5(_NS, "user:" + record.email.casefold())) if signed_in \
                 else str(uuid.uuid5(_NS, f"guest:{meeting.id}:{record.name}"))
-            intervals = [{"joinDateTime": utc(i.join), "leaveDateTime": utc(i.leave),
+            intervals = [{"joinDateTime": graph_time(i.join),
+                          "leaveDateTime": graph_time(i.leave),
                           "durationInSeconds": int((i.leave - i.join).total_seconds())}
                          for i in record.intervals]
             organizer = signed_in and record.email.casefold() == meeting.organizer.email.casefold()

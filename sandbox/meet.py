@@ -4,18 +4,26 @@ Written from Google's documentation, independently of ``connectors.meet``:
 
 * ``POST /token`` - the JWT bearer grant of a service account with domain-wide delegation
   (``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer``, ``assertion`` = an RS256 JWT
-  with ``iss``, ``sub``, ``scope``, ``aud`` = this token URL, ``iat``, ``exp`` at most one hour
-  later). The signature is checked against the public key the sandbox is given.
+  with ``iss``, ``sub`` (optional: none = the service account itself), ``scope``, ``aud`` =
+  ``https://oauth2.googleapis.com/token`` - always that value, wherever the grant is posted,
+  as Google documents - ``iat``, ``exp`` at most one hour later). The signature is checked
+  against the public key the sandbox is given.
 * ``GET /v2/conferenceRecords?filter=...`` (``space.meeting_code``, ``space.name``,
   ``start_time``, ``end_time`` with ``= != < <= > >=``, ``end_time IS NULL``, joined by
   ``AND``), ``GET /v2/{conferenceRecord}/participants`` and
   ``GET /v2/{participant}/participantSessions``, paged with ``pageSize``/``pageToken``/
   ``nextPageToken``; empty lists are omitted from the JSON, as Google does.
 
-Conferences are visible once they ended (end <= ``world.now``) and until Meet would have
-deleted them (``retention_days`` after the end). Participants with an e-mail in the scenario
-appear as signed-in users (``users/{id}`` and display name; Meet gives no e-mail), the others
-as anonymous users.
+A conference is listed from its start (``start <= world.now``): while it runs it has no
+``endTime`` (``end_time IS NULL`` finds it), and so has every participant session still
+connected (``latestEndTime`` too); Meet would delete it ``retention_days`` after its end.
+A token acts as the user its assertion's ``sub`` names (none = the service account itself),
+and ``conferenceRecords`` list and get show only conferences whose space that user owns
+(the scenario row's optional ``owner`` teacher) or in which they took part - as the API
+documents; the service account itself sees none. Participants with an e-mail appear as
+signed-in users (``users/{id}`` and display name; Meet gives no e-mail), the others as
+anonymous users, or phone users (a masked number as display name) where the row's optional
+``kind`` says so. A 429 carries no ``Retry-After``: Google promises none.
 """
 
 from __future__ import annotations
@@ -37,10 +45,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sandbox.graph import Throttle, TokenStore, page_offset, page_token, utc
 from sandbox.httpserver import LoopbackServer, Request, Response
-from sandbox.scenario import MeetConferenceRow, MeetParticipantRow
+from sandbox.scenario import MeetConferenceRow, MeetParticipantRow, SessionRow
 from sandbox.world import World
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # the documented, fixed ``aud``
 MEET_READONLY = "https://www.googleapis.com/auth/meetings.space.readonly"
 MEET_CREATED = "https://www.googleapis.com/auth/meetings.space.created"
 MAX_ASSERTION_S = 3600
@@ -79,6 +88,19 @@ def _short_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
+def _kind(row: MeetParticipantRow) -> str:
+    """How Meet knows a scenario participant: the row's ``kind``, else by its e-mail."""
+    return row.kind or ("signedin" if row.email else "anonymous")
+
+
+def _masked(number: str) -> str:
+    """A phone user's display name: the number with all but the last digits hidden."""
+    digits = [c for c in number if c.isdigit()]
+    if len(digits) < 3:
+        return number
+    return "*" * (len(digits) - 3) + "".join(digits[-3:])
+
+
 # --------------------------------------------------------------------------- filter
 
 _TERM = re.compile(
@@ -95,6 +117,7 @@ class _Conference:
     row: MeetConferenceRow
     id: str
     space: str
+    ended: bool = True  # False while it runs at ``world.now``
 
     @property
     def name(self) -> str:
@@ -130,7 +153,7 @@ def parse_filter(expr: str) -> list[Predicate]:
 
 def _predicate(match: re.Match[str]) -> Predicate:
     if match.group("null"):
-        return lambda c: False  # only ended conferences are ever visible here
+        return lambda c: not c.ended
     field, op, value = match.group("field", "op", "value")
     compare = _OPS[op]
     if field == "space.meeting_code":
@@ -147,7 +170,7 @@ def _predicate(match: re.Match[str]) -> Predicate:
         raise FilterError(f"{field} needs an RFC 3339 timestamp") from None
     if field == "start_time":
         return lambda c: compare(c.row.start, when)
-    return lambda c: compare(c.row.end, when)
+    return lambda c: c.ended and compare(c.row.end, when)
 
 
 # --------------------------------------------------------------------------- server
@@ -174,7 +197,6 @@ class MeetSandbox(LoopbackServer):
         delegated_scopes: scopes the admin delegated to the service account.
         page_size: a cap on items per page (below the API's own maxima) to exercise paging.
         rate_per_s: requests a second to the Meet API before 429 (None = unlimited).
-        retry_after: the ``Retry-After`` seconds sent with a 429.
         token_ttl: lifetime of issued tokens, real seconds.
         retention_days: how long after its end a conference record is kept.
         wall_clock: seconds since the epoch, for checking ``iat``/``exp``.
@@ -183,7 +205,7 @@ class MeetSandbox(LoopbackServer):
     def __init__(self, world: World, public_key_pem: rsa.RSAPublicKey | bytes | str,
                  client_email: str | None = None, *, subjects: Iterable[str] | None = None,
                  delegated_scopes: Iterable[str] = (MEET_READONLY,), page_size: int = 100,
-                 rate_per_s: float | None = None, retry_after: int = 1,
+                 rate_per_s: float | None = None,
                  token_ttl: float = 3600.0, retention_days: int = 30,
                  wall_clock: Callable[[], float] = time.time,
                  host: str = "127.0.0.1", port: int = 0) -> None:
@@ -197,7 +219,6 @@ class MeetSandbox(LoopbackServer):
         self.subjects = None if subjects is None else {s.casefold() for s in subjects}
         self.delegated_scopes = set(delegated_scopes)
         self.page_size = page_size
-        self.retry_after = retry_after
         self.retention = dt.timedelta(days=retention_days)
         self.tokens = TokenStore(token_ttl)
         self.throttle = Throttle(rate_per_s)
@@ -245,19 +266,20 @@ class MeetSandbox(LoopbackServer):
     def _api(self, request: Request, rest: list[str]) -> Response:
         if request.method != "GET":
             return _google_error(405, "INVALID_ARGUMENT", "Only GET is supported here.")
-        if not self.tokens.valid(request.headers.get("Authorization")):
+        subject = self.tokens.subject_of(request.headers.get("Authorization"))
+        if subject is None:
             self.hits["unauthorized"] += 1
             return _google_error(401, "UNAUTHENTICATED",
                                  "Request had invalid authentication credentials.",
                                  {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
         if not self.throttle.allow():
             self.hits["throttled"] += 1
-            return _google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.",
-                                 {"Retry-After": str(self.retry_after)})
+            return _google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.")
+        visible = [c for c in self._visible() if self._may_see(subject, c)]
         if not rest:
             self.hits["conferenceRecords"] += 1
-            return self._list_conferences(request)
-        conference = next((c for c in self._visible() if c.id == rest[0]), None)
+            return self._list_conferences(request, visible)
+        conference = next((c for c in visible if c.id == rest[0]), None)
         if conference is None:
             return _google_error(404, "NOT_FOUND", "Requested entity was not found.")
         if len(rest) == 1:
@@ -265,6 +287,19 @@ class MeetSandbox(LoopbackServer):
         if rest[1] != "participants":
             return _google_error(404, "NOT_FOUND", "Requested entity was not found.")
         return self._participants(request, conference, rest[2:])
+
+    def _may_see(self, subject: str, conference: _Conference) -> bool:
+        """The space owner and the conference's (signed-in) participants see it."""
+        who = subject.casefold()
+        if not who:
+            return False
+        if conference.row.owner:
+            owner = next((t for t in self.world.scenario.teachers
+                          if t.id == conference.row.owner), None)
+            if owner is not None and owner.email.casefold() == who:
+                return True
+        return any(p.email.casefold() == who and _kind(p) == "signedin"
+                   for p in self._joined(conference))
 
     # -- token endpoint
 
@@ -284,8 +319,8 @@ class MeetSandbox(LoopbackServer):
                                 "Client is unauthorized to retrieve access tokens using this "
                                 "method, or client not authorized for any of the scopes "
                                 "requested.")
-        subject = str(claims.get("sub", ""))
-        if self.subjects is not None and subject.casefold() not in self.subjects:
+        subject = str(claims.get("sub", ""))  # none: the service account itself
+        if subject and self.subjects is not None and subject.casefold() not in self.subjects:
             return _oauth_error(400, "invalid_grant", "Invalid email or User ID")
         self.assertions.append(claims)
         ttl = int(self.tokens.ttl)
@@ -315,8 +350,8 @@ class MeetSandbox(LoopbackServer):
         if not isinstance(issuer, str) or not issuer or (
                 self.client_email is not None and issuer != self.client_email):
             raise ValueError("Invalid JWT: unknown issuer.")
-        if claims.get("aud") != self.token_url:
-            raise ValueError("Invalid JWT: audience must be the token URL.")
+        if claims.get("aud") != TOKEN_AUDIENCE:
+            raise ValueError(f"Invalid JWT: audience must be {TOKEN_AUDIENCE}.")
         self._check_times(claims)
         return claims
 
@@ -330,28 +365,32 @@ class MeetSandbox(LoopbackServer):
     # -- conferences
 
     def _visible(self) -> list[_Conference]:
+        """Conferences that have started and are not yet deleted, newest first."""
         now = self.world.now
         out = []
         for index, row in enumerate(self.world.scenario.meet.conferences):
-            if row.end <= now < row.end + self.retention:
+            if row.start <= now < row.end + self.retention:
                 space = f"spaces/{_short_id('space', row.meeting_code.lower())}"
                 out.append(_Conference(row, _short_id("conference", str(index),
                                                       row.meeting_code, row.start.isoformat()),
-                                       space))
+                                       space, ended=row.end <= now))
         out.sort(key=lambda c: c.row.start, reverse=True)
         return out
 
     def _conference_json(self, conference: _Conference) -> dict:
         row = conference.row
-        return {"name": conference.name, "startTime": utc(row.start), "endTime": utc(row.end),
-                "expireTime": utc(row.end + self.retention), "space": conference.space}
+        body = {"name": conference.name, "startTime": utc(row.start), "space": conference.space}
+        if conference.ended:
+            body["endTime"] = utc(row.end)
+            body["expireTime"] = utc(row.end + self.retention)
+        return body
 
-    def _list_conferences(self, request: Request) -> Response:
+    def _list_conferences(self, request: Request, visible: list[_Conference]) -> Response:
         try:
             preds = parse_filter(request.arg("filter") or "")
         except FilterError as exc:
             return _google_error(400, "INVALID_ARGUMENT", f"Invalid filter: {exc}")
-        found = [c for c in self._visible() if all(p(c) for p in preds)]
+        found = [c for c in visible if all(p(c) for p in preds)]
         return self._page(request, "conferenceRecords",
                           [self._conference_json(c) for c in found])
 
@@ -360,9 +399,15 @@ class MeetSandbox(LoopbackServer):
     def _participant_id(self, conference: _Conference, index: int) -> str:
         return _short_id("participant", conference.id, str(index))
 
+    def _joined(self, conference: _Conference) -> list[MeetParticipantRow]:
+        """The participants who had joined by ``world.now``."""
+        return [p for p in conference.row.participants
+                if any(self.world.visible(s.start) for s in p.sessions)]
+
     def _participants(self, request: Request, conference: _Conference,
                       rest: list[str]) -> Response:
-        rows = list(enumerate(conference.row.participants))
+        joined = {id(p) for p in self._joined(conference)}
+        rows = [(i, r) for i, r in enumerate(conference.row.participants) if id(r) in joined]
         if not rest:
             self.hits["participants"] += 1
             items = [self._participant_json(conference, i, row) for i, row in rows]
@@ -377,22 +422,33 @@ class MeetSandbox(LoopbackServer):
             return _google_error(404, "NOT_FOUND", "Requested entity was not found.")
         self.hits["participantSessions"] += 1
         name = f"{conference.name}/participants/{rest[0]}"
-        sessions = sorted(found[1].sessions, key=lambda s: s.start, reverse=True)
-        items = [{"name": f"{name}/participantSessions/{_short_id(name, str(j))}",
-                  "startTime": utc(s.start), "endTime": utc(s.end)}
+        sessions = sorted((s for s in found[1].sessions if self.world.visible(s.start)),
+                          key=lambda s: s.start, reverse=True)
+        items = [self._session_json(f"{name}/participantSessions/{_short_id(name, str(j))}", s)
                  for j, s in enumerate(sessions)]
         return self._page(request, "participantSessions", items)
+
+    def _session_json(self, name: str, session: SessionRow) -> dict:
+        body = {"name": name, "startTime": utc(session.start)}
+        if self.world.visible(session.end):  # no endTime while still connected
+            body["endTime"] = utc(session.end)
+        return body
 
     def _participant_json(self, conference: _Conference, index: int,
                           row: MeetParticipantRow) -> dict:
         body: dict = {"name": f"{conference.name}/participants/"
                               f"{self._participant_id(conference, index)}"}
-        if row.sessions:
-            body["earliestStartTime"] = utc(min(s.start for s in row.sessions))
-            body["latestEndTime"] = utc(max(s.end for s in row.sessions))
-        if row.email:
+        started = [s for s in row.sessions if self.world.visible(s.start)]
+        if started:
+            body["earliestStartTime"] = utc(min(s.start for s in started))
+            if all(self.world.visible(s.end) for s in started):
+                body["latestEndTime"] = utc(max(s.end for s in started))
+        kind = _kind(row)
+        if kind == "signedin":
             digest = int(hashlib.sha256(row.email.casefold().encode()).hexdigest()[:15], 16)
             body["signedinUser"] = {"user": f"users/{digest}", "displayName": row.name}
+        elif kind == "phone":
+            body["phoneUser"] = {"displayName": _masked(row.name)}
         else:
             body["anonymousUser"] = {"displayName": row.name}
         return body

@@ -247,6 +247,8 @@ class MeetParticipantRow(_Strict):
     name: str
     email: str = ""
     sessions: list[SessionRow] = []
+    # optional: how Meet knows them ("" = signed in with an e-mail, else anonymous)
+    kind: Literal["", "signedin", "anonymous", "phone"] = ""
 
 
 class MeetConferenceRow(_Strict):
@@ -254,6 +256,7 @@ class MeetConferenceRow(_Strict):
     start: dt.datetime
     end: dt.datetime
     participants: list[MeetParticipantRow] = []
+    owner: str = ""  # optional: the teacher id owning the meeting space ("" = none known)
     _aware = field_validator("start", "end")(_aware)
 
 
@@ -460,6 +463,9 @@ def _reference_problems(sc: Scenario):
     for i, m in enumerate(sc.teams.meetings):
         if m.organizer not in teachers:
             yield f"teams.meetings[{i}].organizer: unknown teacher {m.organizer!r}"
+    for i, c in enumerate(sc.meet.conferences):
+        if c.owner and c.owner not in teachers:
+            yield f"meet.conferences[{i}].owner: unknown teacher {c.owner!r}"
     for section in ("submissions", "quiz_attempts"):
         for i, row in enumerate(getattr(sc.moodle, section)):
             if row.student and row.student not in students:

@@ -26,7 +26,6 @@ from sandbox.zoom import ZoomSandbox
 
 SERVICE_ACCOUNT = "kartiba"
 MEET_CLIENT = "kartiba@demo-school.iam.gserviceaccount.com"
-MEET_SUBJECT = "admin@demo.school.lv"
 
 
 @dataclass
@@ -64,8 +63,9 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack, *,
                        account_id="demo-account")
     graph = GraphSandbox(world, tenant="demo-tenant", client_id="demo-graph",
                          client_secret=graph_secret)
+    # domain-wide delegation: kartiba acts as each lesson's teacher (users of the domain)
     meet = MeetSandbox(world, public_key_pem=public_pem, client_email=MEET_CLIENT,
-                       subjects=[MEET_SUBJECT])
+                       subjects=[t.email for t in scenario.teachers])
     moodle = MoodleSandbox(world, token=moodle_token, enrol="linked")
     for server in (eklase, zoom, graph, meet, moodle):
         server.start()
@@ -102,7 +102,7 @@ def start_sandboxes(scenario: Scenario, workdir: Path, stack: ExitStack, *,
                   "client_secret": graph_secret, "graph_url": graph.base_url + "/v1.0",
                   "login_url": graph.base_url},
         "meet": {"enabled": True, "service_account_json": json.dumps(service_account),
-                 "subject": MEET_SUBJECT, "api_url": meet.base_url + "/v2",
+                 "api_url": meet.base_url + "/v2",
                  "token_url": meet.base_url + "/token"},
         "moodle": {"enabled": True, "base_url": moodle.base_url, "token": moodle_token},
         "uzdevumi": {"enabled": True, "drop_dir": str(drop["uzdevumi"])},

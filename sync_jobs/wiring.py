@@ -37,7 +37,8 @@ def meeting_sources(settings: Settings, webhooks: WebhookLedger | None = None,
     """The enabled meeting platforms, by the platform name UZDOTS links resolve to.
 
     Each source lives for one run (its caches make a joint lesson cost one fetch); ``now``
-    is the run's instant (Meet's 30-day retention is judged against it).
+    is the run's instant (Meet's 30-day retention and whether a Teams session may still run
+    are judged against it).
     """
     policy = settings.policy_obj
     window = {"policy_before_min": policy.instance_before_minutes,
@@ -50,7 +51,7 @@ def meeting_sources(settings: Settings, webhooks: WebhookLedger | None = None,
     if settings.teams.enabled:
         from connectors import teams
 
-        sources["teams"] = teams.build(settings.teams, **window)
+        sources["teams"] = teams.build(settings.teams, now=now, **window)
     if settings.meet.enabled:
         from connectors import meet
 

@@ -14,8 +14,8 @@ import requests
 
 from connectors._http import CALLS, LIMITERS, CallStats, HttpClient, HttpSettings, LimiterRegistry
 from connectors.errors import ConfigError
-from connectors.meet.auth import JwtBearerAuth, load_service_account
-from connectors.meet.client import MeetClient
+from connectors.meet.auth import DelegatedAuths, load_service_account
+from connectors.meet.client import MeetClients
 from connectors.meet.settings import MeetSettings
 from connectors.meet.source import MeetMeetingSource
 
@@ -36,7 +36,8 @@ def build(settings: MeetSettings, *, now: dt.datetime | None = None,
         session: a requests session to share (a new one by default).
         sleep: how retries wait (tests pass a recorder).
         stats: where calls are counted.
-        registry: process-wide rate limiters (Meet limits per project and user).
+        registry: process-wide rate limiters (one bucket per service account, whichever
+            teacher it acts as).
 
     Raises:
         ConfigError: a required setting is empty or the service account key is unusable.
@@ -45,17 +46,22 @@ def build(settings: MeetSettings, *, now: dt.datetime | None = None,
     if missing:
         raise ConfigError(f"meet: missing setting(s) {', '.join('meet.' + m for m in missing)}",
                           setting=f"meet.{missing[0]}")
-    key = load_service_account(settings)
+    credentials = load_service_account(settings)
     session = session or requests.Session()
     http_settings = HttpSettings(connect_timeout=settings.connect_timeout,
                                  read_timeout=settings.read_timeout,
                                  ca_bundle=settings.ca_bundle)
-    token_http = HttpClient(upstream="meet", base_url=settings.token_url,
-                            settings=http_settings, session=session, sleep=sleep, stats=stats)
-    auth = JwtBearerAuth(token_http, key, settings.subject, settings.token_url)
-    limiter = registry.get(("meet", key.client_email, settings.subject), settings.rate_per_s)
-    api = HttpClient(upstream="meet", base_url=settings.api_url, auth=auth, limiter=limiter,
-                     settings=http_settings, session=session, sleep=sleep, stats=stats)
-    return MeetMeetingSource(MeetClient(api), auth, retention_days=settings.retention_days,
-                             now=now, before=dt.timedelta(minutes=policy_before_min),
+    if settings.ca_bundle:
+        session.verify = settings.ca_bundle
+    auths = DelegatedAuths(credentials, session,
+                           (settings.connect_timeout, settings.read_timeout))
+    limiter = registry.get(("meet", auths.client_email), settings.rate_per_s)
+    clients = MeetClients(
+        lambda subject: HttpClient(upstream="meet", base_url=settings.api_url,
+                                   auth=auths.for_subject(subject), limiter=limiter,
+                                   settings=http_settings, session=session, sleep=sleep,
+                                   stats=stats))
+    return MeetMeetingSource(clients, auths, fallback_subject=settings.subject.strip(),
+                             retention_days=settings.retention_days, now=now,
+                             before=dt.timedelta(minutes=policy_before_min),
                              after=dt.timedelta(minutes=policy_after_min))

@@ -1,19 +1,23 @@
 """Wire calls to the Google Meet REST API v2, through the shared HTTP client.
 
-Calls used (scope ``meetings.space.readonly``, delegated token):
+Calls used (scope ``meetings.space.readonly``, a token delegated by the lesson's teacher:
+the API shows a conference only to its space owner or a participant):
 
 * ``GET /conferenceRecords?filter=space.meeting_code = "abc-defg-hij" AND start_time>=...``;
 * ``GET /{conferenceRecord}/participants``;
 * ``GET /{participant}/participantSessions``.
 
 Lists are paged with ``pageToken``/``nextPageToken``; :class:`PageTokenPages` follows them.
-Retries, 429 and token renewal are the shared client's job.
+Retries, 429 (Google promises no ``Retry-After``: the shared client backs off exponentially
+with jitter) and token renewal are the shared client's job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -29,14 +33,14 @@ log = logging.getLogger("kartiba.meet")
 
 M = TypeVar("M", bound=BaseModel)
 
-RECORDS_PAGE = 100  # conferenceRecords.list maximum
+RECORDS_PAGE = 100  # conferenceRecords.list maximum (larger sizes are coerced to 100)
 PARTICIPANTS_PAGE = 250  # participants.list / participantSessions.list maximum
 
 DENIED_HINT = (
     "meet: the Meet REST API refused access (HTTP 403). Enable the Google Meet REST API in "
     "the service account's Cloud project and delegate the scope "
     "https://www.googleapis.com/auth/meetings.space.readonly to its client id "
-    "(Admin console, domain-wide delegation); meet.subject must be a user of the domain."
+    "(Admin console, domain-wide delegation)."
 )
 
 
@@ -138,3 +142,25 @@ class MeetClient:
                                denied_hint=DENIED_HINT)
         items = list(pages)
         return parse_items(ParticipantSession, items, "participant session")
+
+
+class MeetClients:
+    """One :class:`MeetClient` per impersonated user, sharing session, limiter and retries.
+
+    Args:
+        http_for: makes the HTTP client acting as a user ("" = the service account itself).
+    """
+
+    def __init__(self, http_for: Callable[[str], HttpClient]) -> None:
+        self._http_for = http_for
+        self._lock = threading.Lock()
+        self._clients: dict[str, MeetClient] = {}
+
+    def as_user(self, subject: str) -> MeetClient:
+        """The client whose calls act as ``subject``."""
+        key = subject.strip().casefold()
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = MeetClient(self._http_for(subject.strip()))
+            return client

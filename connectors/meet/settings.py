@@ -1,7 +1,7 @@
 """Settings of the Google Meet connector: section ``[meet]``.
 
 Every field can come from the environment as ``KARTIBA_MEET__<FIELD>`` (for example
-``KARTIBA_MEET__SUBJECT``) or from the secrets file ``meet__service_account_json``.
+``KARTIBA_MEET__API_URL``) or from the secrets file ``meet__service_account_json``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ class MeetSettings(BaseModel):
     """A service account with domain-wide delegation reading Meet REST API v2 records.
 
     The Workspace admin authorises the service account's client id for the scope
-    ``https://www.googleapis.com/auth/meetings.space.readonly``; ``subject`` is the user the
-    service account acts as (an admin or the teachers' organiser account).
+    ``https://www.googleapis.com/auth/meetings.space.readonly`` (domain-wide delegation).
+    The connector acts as each lesson's teacher: the Meet REST API shows a conference only
+    to its space owner or a participant. ``subject`` is an optional fallback: a shared
+    organiser account that owns the school's Meet spaces, asked when the teacher has no
+    e-mail or sees no conference of the lesson.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -22,7 +25,7 @@ class MeetSettings(BaseModel):
     enabled: bool = False
     service_account_file: str | None = None  # path of the service account JSON key file
     service_account_json: SecretStr | None = None  # or its content (e.g. from a secrets file)
-    subject: str = ""  # user to impersonate (domain-wide delegation)
+    subject: str = ""  # optional fallback user (a shared organiser account), see above
     api_url: str = "https://meet.googleapis.com/v2"
     token_url: str = "https://oauth2.googleapis.com/token"
     connect_timeout: float = Field(5.0, gt=0)
@@ -38,6 +41,4 @@ class MeetSettings(BaseModel):
             self.service_account_json and self.service_account_json.get_secret_value().strip()
         ):
             out.append("service_account_file")
-        if not self.subject.strip():
-            out.append("subject")
         return out

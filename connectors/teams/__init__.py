@@ -22,7 +22,8 @@ from connectors.teams.source import TeamsMeetingSource
 __all__ = ["TeamsMeetingSource", "TeamsSettings", "build"]
 
 
-def build(settings: TeamsSettings, *, policy_before_min: int = 30, policy_after_min: int = 120,
+def build(settings: TeamsSettings, *, now: dt.datetime | None = None,
+          policy_before_min: int = 30, policy_after_min: int = 120,
           session: requests.Session | None = None,
           sleep: Callable[[float], None] = time.sleep, stats: CallStats = CALLS,
           registry: LimiterRegistry = LIMITERS) -> TeamsMeetingSource:
@@ -30,6 +31,8 @@ def build(settings: TeamsSettings, *, policy_before_min: int = 30, policy_after_
 
     Args:
         settings: the ``[teams]`` section.
+        now: the run's instant (until the policy's window after a lesson has passed, a
+            session may still run and its report be missing); None = the current time.
         policy_before_min, policy_after_min: the lesson window [start - before, end + after].
         session: a requests session to share (a new one by default).
         sleep: how retries wait (tests pass a recorder).
@@ -56,6 +59,6 @@ def build(settings: TeamsSettings, *, policy_before_min: int = 30, policy_after_
     graph = HttpClient(upstream="teams", base_url=settings.graph_url, auth=auth,
                        limiter=limiter, settings=http_settings, session=session, sleep=sleep,
                        stats=stats)
-    return TeamsMeetingSource(GraphClient(graph), auth,
+    return TeamsMeetingSource(GraphClient(graph), auth, now=now,
                               before=dt.timedelta(minutes=policy_before_min),
                               after=dt.timedelta(minutes=policy_after_min))

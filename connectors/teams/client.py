@@ -2,9 +2,12 @@
 
 Calls used (application permissions, app-only token):
 
-* ``GET /users/{upn}/onlineMeetings?$filter=JoinWebUrl eq '{joinUrl}'`` - the meeting id;
-* ``GET /users/{upn}/onlineMeetings/{id}/attendanceReports`` - one report per session;
-* ``GET /users/{upn}/onlineMeetings/{id}/attendanceReports/{rid}/attendanceRecords``.
+* ``GET /users/{upn}?$select=id`` - the organizer's object ID (``User.Read.All``): the
+  online meeting calls take the object ID only, a user principal name there gives 404;
+* ``GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '{joinUrl}'`` - the meeting id;
+* ``GET /users/{id}/onlineMeetings/{mid}/attendanceReports`` - one report per ended session
+  (the 50 most recent);
+* ``GET /users/{id}/onlineMeetings/{mid}/attendanceReports/{rid}/attendanceRecords``.
 
 Lists are paged with ``@odata.nextLink``; :class:`ODataPages` follows it to the end.
 Retries, 429 ``Retry-After`` and token renewal after a 401 are the shared client's job.
@@ -22,13 +25,18 @@ from pydantic import BaseModel
 from connectors import _models
 from connectors._http import HttpClient
 from connectors._paging import CursorPages
-from connectors.errors import ProtocolError
-from connectors.teams.models import AttendanceRecord, AttendanceReport, OnlineMeeting
+from connectors.errors import PermissionDeniedError, ProtocolError
+from connectors.teams.models import AttendanceRecord, AttendanceReport, GraphUser, OnlineMeeting
 
 log = logging.getLogger("kartiba.teams")
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_REPORTS = 50  # Graph lists only the 50 most recent attendance reports of a meeting
+USER_READ_HINT = (
+    "teams: Graph refused to look up the organizer's object ID (HTTP 403). The app needs "
+    "the application permission User.Read.All with admin consent."
+)
 ACCESS_POLICY_HINT = (
     "teams: Graph refused to read the organizer's online meetings (HTTP 403). The app needs "
     "the application permissions OnlineMeetings.Read.All and OnlineMeetingArtifact.Read.All "
@@ -59,9 +67,9 @@ def teams_encoded(url: str) -> str:
     return _ESCAPE.sub(lambda m: m.group(0).lower(), encoded)
 
 
-def user_segment(upn: str) -> str:
-    """The ``{id | userPrincipalName}`` path segment (``@`` kept as is, the rest escaped)."""
-    return quote(upn.strip(), safe="@")
+def user_segment(user: str) -> str:
+    """A ``/users/{id | userPrincipalName}`` path segment (``@`` kept, the rest escaped)."""
+    return quote(user.strip(), safe="@")
 
 
 class ODataPages(CursorPages):
@@ -128,16 +136,42 @@ class GraphClient:
     def __init__(self, http: HttpClient) -> None:
         self.http = http
 
+    def user_id(self, upn: str) -> str:
+        """The object ID of the user with this principal name (or e-mail).
+
+        Raises:
+            NotFoundError: no such user in the tenant.
+            PermissionDeniedError: the app lacks ``User.Read.All``.
+            ProtocolError: an answer without an id.
+        """
+        try:
+            body = self.http.get_json(f"users/{user_segment(upn)}?$select=id")
+        except ValueError:  # requests' JSONDecodeError
+            raise ProtocolError("teams: Graph answered something that is not JSON",
+                                upstream="teams") from None
+        except PermissionDeniedError as exc:
+            raise PermissionDeniedError(USER_READ_HINT, upstream="teams", status=exc.status,
+                                        detail=exc.detail) from None
+        users = parse_items(GraphUser, [body], "user")
+        if not users:
+            raise ProtocolError("teams: user answer without an id", upstream="teams")
+        return users[0].id
+
     def find_meeting(self, organizer: str, join_url: str) -> OnlineMeeting | None:
-        """The organizer's online meeting with this join URL, or None."""
+        """The online meeting with this join URL under the organizer's object ID, or None.
+
+        Raises:
+            PermissionDeniedError: 403 - the application access policy does not cover the
+                user, or the user is not the meeting's organizer (see :func:`policy_denied`).
+        """
         expr = f"JoinWebUrl eq {odata_quote(join_url)}"
         path = f"users/{user_segment(organizer)}/onlineMeetings?$filter={quote(expr, safe=chr(39))}"
-        items = list(ODataPages(self.http, path, denied_hint=ACCESS_POLICY_HINT))
+        items = list(ODataPages(self.http, path))
         meetings = parse_items(OnlineMeeting, items, "online meeting")
         return meetings[0] if meetings else None
 
     def attendance_reports(self, organizer: str, meeting_id: str) -> list[AttendanceReport]:
-        """The meeting's attendance reports (Graph keeps the 50 most recent)."""
+        """The meeting's attendance reports: one per ended session, the 50 most recent."""
         path = f"{self._meeting(organizer, meeting_id)}/attendanceReports"
         items = list(ODataPages(self.http, path, denied_hint=ACCESS_POLICY_HINT))
         return parse_items(AttendanceReport, items, "attendance report")
@@ -153,3 +187,12 @@ class GraphClient:
     @staticmethod
     def _meeting(organizer: str, meeting_id: str) -> str:
         return f"users/{user_segment(organizer)}/onlineMeetings/{quote(meeting_id, safe='')}"
+
+
+_POLICY_WORDS = ("application access policy", "application is not allowed to perform")
+
+
+def policy_denied(exc: PermissionDeniedError) -> bool:
+    """Whether a 403 is the missing application access policy (or permission), rather than
+    a user who may not read this meeting (not its organizer or co-organizer)."""
+    return any(word in exc.detail.casefold() for word in _POLICY_WORDS)

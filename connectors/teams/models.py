@@ -13,6 +13,12 @@ from pydantic import Field, field_validator
 from connectors._models import VendorModel, naive_as_utc
 
 
+class GraphUser(VendorModel):
+    """``GET /users/{upn}?$select=id``: the user's object ID."""
+
+    id: str = Field(min_length=1)
+
+
 class OnlineMeeting(VendorModel):
     """An item of ``GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '...'``."""
 

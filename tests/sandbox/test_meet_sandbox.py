@@ -14,13 +14,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from sandbox.faults import FaultPlan
-from sandbox.meet import JWT_BEARER, MEET_READONLY, FilterError, MeetSandbox, parse_filter
+from sandbox.meet import (
+    JWT_BEARER,
+    MEET_READONLY,
+    TOKEN_AUDIENCE,
+    FilterError,
+    MeetSandbox,
+    parse_filter,
+)
 from sandbox.scenario import load_scenario
 from sandbox.world import World
 
 SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "teams" / "scenario.json"
 RIGA = dt.timezone(dt.timedelta(hours=2))
 ISSUER = "kartiba-meet@sandbox-project.iam.gserviceaccount.com"
+OWNER = "peteris.ozols@school.lv"  # the teacher owning the scenario's meeting spaces
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +65,20 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def assertion(key: rsa.RSAPrivateKey, aud: str, **claims) -> str:
+def assertion(key: rsa.RSAPrivateKey, aud: str = TOKEN_AUDIENCE, **claims) -> str:
     now = int(time.time())
-    body = {"iss": ISSUER, "sub": "admin@school.lv", "scope": MEET_READONLY, "aud": aud,
+    body = {"iss": ISSUER, "sub": OWNER, "scope": MEET_READONLY, "aud": aud,
             "iat": now, "exp": now + 3600, **claims}
+    body = {k: v for k, v in body.items() if v is not None}  # sub=None: no subject
     head = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
     payload = b64(json.dumps(body).encode())
     sig = key.sign(f"{head}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
     return f"{head}.{payload}.{b64(sig)}"
 
 
-def token(server: MeetSandbox, key: rsa.RSAPrivateKey) -> dict[str, str]:
+def token(server: MeetSandbox, key: rsa.RSAPrivateKey, **claims) -> dict[str, str]:
     answer = requests.post(server.token_url, data={"grant_type": JWT_BEARER,
-                                                   "assertion": assertion(key, server.token_url)},
+                                                   "assertion": assertion(key, **claims)},
                            timeout=5)
     answer.raise_for_status()
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
@@ -81,18 +90,18 @@ def get(server: MeetSandbox, headers: dict, path: str, **params) -> requests.Res
 
 def test_valid_assertion_gets_a_token(meet, key):
     answer = requests.post(meet.token_url, data={"grant_type": JWT_BEARER,
-                                                 "assertion": assertion(key, meet.token_url)},
+                                                 "assertion": assertion(key)},
                            timeout=5)
     assert answer.status_code == 200
     body = answer.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0 and body["access_token"]
-    assert meet.assertions[-1]["sub"] == "admin@school.lv"
+    assert meet.assertions[-1]["sub"] == OWNER
 
 
 @pytest.mark.parametrize(
     ("claims", "description"),
     [
-        pytest.param({"aud": "https://oauth2.googleapis.com/token"}, "audience", id="wrong-aud"),
+        pytest.param({"aud": "SERVER"}, "audience", id="aud-is-not-the-posted-url"),
         pytest.param({"iss": "someone@else.iam.gserviceaccount.com"}, "issuer", id="wrong-iss"),
         pytest.param({"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
                      "short-lived", id="expired"),
@@ -102,7 +111,8 @@ def test_valid_assertion_gets_a_token(meet, key):
     ],
 )
 def test_bad_claims_are_invalid_grant(meet, key, claims, description):
-    aud = claims.pop("aud", meet.token_url)
+    aud = claims.pop("aud", TOKEN_AUDIENCE)
+    aud = meet.token_url if aud == "SERVER" else aud
     answer = requests.post(meet.token_url, data={"grant_type": JWT_BEARER,
                                                  "assertion": assertion(key, aud, **claims)},
                            timeout=5)
@@ -113,7 +123,7 @@ def test_bad_claims_are_invalid_grant(meet, key, claims, description):
 
 def test_signature_by_another_key_is_refused(meet, other_key):
     answer = requests.post(meet.token_url, data={
-        "grant_type": JWT_BEARER, "assertion": assertion(other_key, meet.token_url)}, timeout=5)
+        "grant_type": JWT_BEARER, "assertion": assertion(other_key)}, timeout=5)
     assert answer.status_code == 400
     assert answer.json()["error_description"] == "Invalid JWT Signature."
 
@@ -138,17 +148,17 @@ def test_scope_not_delegated_is_unauthorized_client(world, key):
     server = start(world, key, delegated_scopes=["https://www.googleapis.com/auth/drive"])
     try:
         answer = requests.post(server.token_url, data={
-            "grant_type": JWT_BEARER, "assertion": assertion(key, server.token_url)}, timeout=5)
+            "grant_type": JWT_BEARER, "assertion": assertion(key)}, timeout=5)
     finally:
         server.stop()
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized_client"
 
 
 def test_subject_outside_the_domain_is_refused(world, key):
-    server = start(world, key, subjects=["peteris.ozols@school.lv"])
+    server = start(world, key, subjects=["ilze.kalnina@school.lv"])
     try:
         answer = requests.post(server.token_url, data={
-            "grant_type": JWT_BEARER, "assertion": assertion(key, server.token_url)}, timeout=5)
+            "grant_type": JWT_BEARER, "assertion": assertion(key)}, timeout=5)
     finally:
         server.stop()
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
@@ -177,7 +187,7 @@ def test_api_needs_a_live_token(meet, authorization):
         pytest.param('end_time>"2026-11-30T09:48:00Z"', ["2026-11-30T08:50"], id="end-after"),
         pytest.param('space.meeting_code != "abc-defg-hij"', ["2026-11-30T08:50"],
                      id="not-code"),
-        pytest.param("end_time IS NULL", [], id="ongoing-none"),
+        pytest.param("end_time IS NULL", [], id="none-running-at-12-30"),
         pytest.param("", ["2026-11-30T08:58", "2026-11-30T08:50", "2026-11-29T09:00"],
                      id="no-filter"),
     ],
@@ -213,25 +223,72 @@ def test_bad_filters_are_invalid_argument(meet, key, expr):
 
 
 @pytest.mark.parametrize(
-    ("now", "count"),
+    ("now", "ends"),
     [
-        pytest.param(dt.datetime(2026, 11, 30, 11, 46, tzinfo=RIGA), 1, id="lesson-not-ended"),
-        pytest.param(dt.datetime(2026, 11, 30, 11, 47, tzinfo=RIGA), 2, id="ended-visible"),
-        pytest.param(dt.datetime(2026, 12, 30, 11, 46, tzinfo=RIGA), 1, id="day-30-kept"),
-        pytest.param(dt.datetime(2026, 12, 30, 11, 47, tzinfo=RIGA), 0, id="expired-after-30-days"),
+        pytest.param(dt.datetime(2026, 11, 30, 10, 57, tzinfo=RIGA), ["yes"], id="not-started"),
+        pytest.param(dt.datetime(2026, 11, 30, 11, 46, tzinfo=RIGA), ["no", "yes"],
+                     id="running-without-end"),
+        pytest.param(dt.datetime(2026, 11, 30, 11, 47, tzinfo=RIGA), ["yes", "yes"],
+                     id="ended"),
+        pytest.param(dt.datetime(2026, 12, 30, 11, 46, tzinfo=RIGA), ["yes"], id="day-30-kept"),
+        pytest.param(dt.datetime(2026, 12, 30, 11, 47, tzinfo=RIGA), [], id="expired"),
     ],
 )
-def test_conferences_visible_from_end_until_expiry(meet, key, world, now, count):
+def test_conferences_listed_from_start_until_expiry(meet, key, world, now, ends):
     headers = token(meet, key)
     world.set_now(now)
     body = get(meet, headers, "conferenceRecords",
                filter='space.meeting_code = "abc-defg-hij"').json()
     records = body.get("conferenceRecords", [])
-    assert len(records) == count
+    assert ["yes" if "endTime" in r else "no" for r in records] == ends
     for record in records:
-        end = dt.datetime.fromisoformat(record["endTime"].replace("Z", "+00:00"))
-        expire = dt.datetime.fromisoformat(record["expireTime"].replace("Z", "+00:00"))
-        assert expire - end == dt.timedelta(days=30)
+        if "endTime" in record:
+            end = dt.datetime.fromisoformat(record["endTime"].replace("Z", "+00:00"))
+            expire = dt.datetime.fromisoformat(record["expireTime"].replace("Z", "+00:00"))
+            assert expire - end == dt.timedelta(days=30)
+
+
+def test_a_running_conference_is_found_by_end_time_is_null(meet, key, world):
+    world.set_now(dt.datetime(2026, 11, 30, 11, 10, tzinfo=RIGA))
+    headers = token(meet, key)
+    body = get(meet, headers, "conferenceRecords", filter="end_time IS NULL").json()
+    running = [c["startTime"][:16] for c in body["conferenceRecords"]]
+    assert running == ["2026-11-30T08:58", "2026-11-30T08:50"]
+    conference = body["conferenceRecords"][0]["name"]
+    people = get(meet, headers, f"{conference}/participants").json()["participants"]
+    janis = next(p for p in people if p.get("signedinUser", {}).get("displayName")
+                 == "Jānis Bērziņš")
+    assert "latestEndTime" not in janis  # still connected
+    sessions = get(meet, headers, f"{janis['name']}/participantSessions").json()
+    # his first session still open, the rejoin at 11:16 not yet begun
+    assert ["endTime" in s for s in sessions["participantSessions"]] == [False]
+    assert len(people) == 3  # everyone who had joined by 11:10
+
+
+@pytest.mark.parametrize(
+    ("subject", "count"),
+    [
+        pytest.param(OWNER, 3, id="space-owner-sees-all"),
+        pytest.param("janis.berzins@audzekni.school.lv", 2, id="participant-sees-his"),
+        pytest.param("ilze.kalnina@school.lv", 0, id="other-teacher-sees-none"),
+        pytest.param(None, 0, id="service-account-itself-sees-none"),
+    ],
+)
+def test_conferences_are_visible_to_their_owner_and_participants(meet, key, subject, count):
+    body = get(meet, token(meet, key, sub=subject), "conferenceRecords").json()
+    assert len(body.get("conferenceRecords", [])) == count
+
+
+def test_a_phone_user_has_a_masked_number_only(meet, key):
+    headers = token(meet, key)
+    body = get(meet, headers, "conferenceRecords",
+               filter='space.meeting_code = "xyz-wxyz-xyz"').json()
+    conference = body["conferenceRecords"][0]["name"]
+    people = get(meet, headers, f"{conference}/participants").json()["participants"]
+    phone = next(p for p in people if "phoneUser" in p)
+    assert phone["phoneUser"]["displayName"].endswith("412")
+    assert "123" not in phone["phoneUser"]["displayName"]
+    assert "signedinUser" not in phone and "anonymousUser" not in phone
 
 
 def test_participants_and_sessions_with_page_tokens(world, key):
@@ -284,15 +341,15 @@ def test_bad_page_token_is_invalid_argument(meet, key):
     assert answer.status_code == 400
 
 
-def test_rate_limit_answers_429(world, key):
-    server = start(world, key, rate_per_s=1, retry_after=2)
+def test_rate_limit_answers_429_without_retry_after(world, key):
+    server = start(world, key, rate_per_s=1)
     try:
         headers = token(server, key)
         answers = [get(server, headers, "conferenceRecords") for _ in range(2)]
     finally:
         server.stop()
     assert [a.status_code for a in answers] == [200, 429]
-    assert answers[1].headers["Retry-After"] == "2"
+    assert "Retry-After" not in answers[1].headers  # Google promises no wait
     assert answers[1].json()["error"]["status"] == "RESOURCE_EXHAUSTED"
 
 
@@ -303,7 +360,7 @@ def test_without_a_fixed_account_the_key_decides(world, key, other_key):
     server.start()
     try:
         def post(signer):
-            jwt = assertion(signer, server.token_url, iss="any@demo.iam.gserviceaccount.com")
+            jwt = assertion(signer, iss="any@demo.iam.gserviceaccount.com")
             return requests.post(server.token_url, data={"grant_type": JWT_BEARER,
                                                          "assertion": jwt}, timeout=5)
 

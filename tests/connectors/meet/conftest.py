@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -43,6 +45,20 @@ def service_account_json(key: rsa.RSAPrivateKey, **overrides) -> str:
             "token_uri": TOKEN_URL}
     data.update(overrides)
     return json.dumps(data)
+
+
+def assertion_subjects(rsps) -> list[str]:
+    """The ``sub`` of every JWT bearer grant posted to the token URL, in order."""
+    out = []
+    for call in rsps.calls:
+        if call.request.url != TOKEN_URL:
+            continue
+        body = call.request.body
+        form = parse_qs(body.decode() if isinstance(body, bytes) else body)
+        payload = form["assertion"][0].split(".")[1]
+        out.append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                   .get("sub", ""))
+    return out
 
 
 def settings(key: rsa.RSAPrivateKey, **overrides) -> MeetSettings:

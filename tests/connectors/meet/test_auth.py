@@ -1,4 +1,4 @@
-"""Service account key loading and the RS256 JWT bearer grant."""
+"""Service account key loading and the delegated token through google-auth."""
 
 from __future__ import annotations
 
@@ -7,19 +7,18 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 import responses
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from pydantic import SecretStr
 
-from connectors._http import CallStats, HttpClient
 from connectors.errors import AuthError, ConfigError
 from connectors.meet.auth import (
     JWT_BEARER,
     MEET_SCOPE,
-    JwtBearerAuth,
+    DelegatedAuths,
     load_service_account,
-    sign_assertion,
 )
 from tests.connectors.meet.conftest import (
     CLIENT_EMAIL,
@@ -30,53 +29,72 @@ from tests.connectors.meet.conftest import (
     settings,
 )
 
+GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"  # always, wherever the grant goes
+TEACHER = "ruta.ozola@school.lv"
+
 
 def b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
-def make_auth(rsa_key, wall=1_800_000_000.0) -> JwtBearerAuth:
-    http = HttpClient(upstream="meet", base_url=TOKEN_URL, stats=CallStats(),
-                      sleep=lambda s: None)
-    key = load_service_account(settings(rsa_key))
-    return JwtBearerAuth(http, key, SUBJECT, TOKEN_URL, wall_clock=lambda: wall)
+def auths(rsa_key, **overrides) -> DelegatedAuths:
+    return DelegatedAuths(load_service_account(settings(rsa_key, **overrides)),
+                          requests.Session())
 
 
-def test_assertion_is_rs256_signed_with_the_documented_claims(rsa_key):
-    key = load_service_account(settings(rsa_key))
-    jwt = sign_assertion(key, SUBJECT, MEET_SCOPE, TOKEN_URL, 1_800_000_000)
-    head, body, signature = jwt.split(".")
-    assert "=" not in jwt
-    assert json.loads(b64decode(head)) == {"alg": "RS256", "typ": "JWT",
-                                           "kid": "0123456789abcdef"}
-    assert json.loads(b64decode(body)) == {
-        "iss": CLIENT_EMAIL, "sub": SUBJECT, "scope": MEET_SCOPE, "aud": TOKEN_URL,
-        "iat": 1_800_000_000, "exp": 1_800_003_600}
+def sent_form(call) -> dict[str, str]:
+    body = call.request.body
+    body = body.decode() if isinstance(body, bytes) else body
+    return {k: v[0] for k, v in parse_qs(body).items()}
+
+
+def test_token_request_posts_a_signed_jwt_bearer_grant_as_the_teacher(rsa_key):
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        auth = auths(rsa_key).for_subject(TEACHER)
+        headers: dict[str, str] = {}
+        auth.apply(headers)
+        auth.apply(headers)  # cached: one token request
+        assert len(rsps.calls) == 1
+        sent = sent_form(rsps.calls[0])
+    assert headers["Authorization"] == "Bearer ya29.c.sandbox-access-token"
+    assert set(sent) == {"grant_type", "assertion"} and sent["grant_type"] == JWT_BEARER
+    head, body, signature = sent["assertion"].split(".")
+    assert json.loads(b64decode(head))["alg"] == "RS256"
+    claims = json.loads(b64decode(body))
+    assert {k: claims[k] for k in ("iss", "sub", "scope", "aud")} == {
+        "iss": CLIENT_EMAIL, "sub": TEACHER, "scope": MEET_SCOPE, "aud": GOOGLE_AUDIENCE}
+    assert claims["exp"] - claims["iat"] == 3600
     # raises InvalidSignature if the signature is not the key's over header.payload
     rsa_key.public_key().verify(b64decode(signature), f"{head}.{body}".encode(),
                                 padding.PKCS1v15(), hashes.SHA256())
 
 
-def test_token_request_posts_the_jwt_bearer_grant(rsa_key):
+def test_each_teacher_gets_a_token_of_their_own(rsa_key):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.post(TOKEN_URL, json=load("token.json"))
-        auth = make_auth(rsa_key)
-        headers: dict[str, str] = {}
-        auth.apply(headers)
-        auth.apply(headers)  # cached: one token request
-        assert len(rsps.calls) == 1
-        sent = {k: v[0] for k, v in parse_qs(rsps.calls[0].request.body).items()}
-    assert headers["Authorization"] == "Bearer ya29.c.sandbox-access-token"
-    assert set(sent) == {"grant_type", "assertion"}
-    assert sent["grant_type"] == JWT_BEARER
-    claims = json.loads(b64decode(sent["assertion"].split(".")[1]))
-    assert claims["iat"] == 1_800_000_000 and claims["sub"] == SUBJECT
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        pool = auths(rsa_key)
+        pool.for_subject(TEACHER).token()
+        pool.for_subject(SUBJECT).token()
+        pool.for_subject(TEACHER.upper()).token()  # the same user: cached
+        subs = [json.loads(b64decode(sent_form(c)["assertion"].split(".")[1]))["sub"]
+                for c in rsps.calls]
+    assert subs == [TEACHER, SUBJECT]
+    assert pool.for_subject(TEACHER).subject == TEACHER
+
+
+def test_the_configured_token_url_replaces_the_keys(rsa_key):
+    other = "http://127.0.0.1:9/token"
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(other, json=load("token.json"))
+        auths(rsa_key, token_url=other).for_subject(TEACHER).token()
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        pytest.param(400, "invalid_grant", id="bad-signature-or-subject"),
+        pytest.param(400, "invalid_grant", id="not-a-user-of-the-domain"),
         pytest.param(401, "unauthorized_client", id="delegation-missing"),
     ],
 )
@@ -84,8 +102,8 @@ def test_refused_grant_names_the_oauth_error_and_delegation(rsa_key, status, err
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.post(TOKEN_URL, status=status, json={"error": error, "error_description": "x"})
         with pytest.raises(AuthError) as err:
-            make_auth(rsa_key).token()
-    assert error in err.value.message
+            auths(rsa_key).for_subject(TEACHER).token()
+    assert error in err.value.message and err.value.detail == error
     assert "domain-wide delegation" in err.value.message
     assert "PRIVATE KEY" not in err.value.message + err.value.detail
 
@@ -93,10 +111,10 @@ def test_refused_grant_names_the_oauth_error_and_delegation(rsa_key, status, err
 def test_key_from_file(rsa_key, tmp_path):
     path = tmp_path / "sa.json"
     path.write_text(service_account_json(rsa_key), encoding="utf-8")
-    key = load_service_account(settings(rsa_key, service_account_json=None,
-                                        service_account_file=str(path)))
-    assert key.client_email == CLIENT_EMAIL
-    assert "PRIVATE" not in repr(key)
+    creds = load_service_account(settings(rsa_key, service_account_json=None,
+                                          service_account_file=str(path)))
+    assert creds.service_account_email == CLIENT_EMAIL
+    assert "PRIVATE" not in repr(creds)
 
 
 def _ec_pem() -> str:
@@ -113,9 +131,9 @@ def _ec_pem() -> str:
         pytest.param("{not json", None, "not valid JSON", id="bad-json"),
         pytest.param('{"client_email": "x@y"}', None, "lacks", id="no-private-key"),
         pytest.param(json.dumps({"client_email": "x@y", "private_key": "-----BEGIN nonsense"}),
-                     None, "not a PEM", id="bad-pem"),
+                     None, "not a PEM RSA", id="bad-pem"),
         pytest.param(json.dumps({"client_email": "x@y", "private_key": "EC"}), None,
-                     "not an RSA key", id="ec-key"),
+                     "not a PEM RSA", id="ec-key"),
         pytest.param(None, "/nonexistent/sa.json", "cannot read", id="missing-file"),
         pytest.param(None, None, "set meet.service_account_file", id="nothing"),
     ],

@@ -14,12 +14,12 @@ def test_defaults_point_at_google_and_are_disabled():
     assert conf.api_url == "https://meet.googleapis.com/v2"
     assert conf.token_url == "https://oauth2.googleapis.com/token"
     assert conf.retention_days == 30
-    assert conf.missing() == ["service_account_file", "subject"]
+    # no subject needed: kartiba acts as each lesson's teacher (meet.subject is a fallback)
+    assert conf.missing() == ["service_account_file"]
 
 
 def test_the_inline_key_never_shows():
-    conf = MeetSettings(service_account_json='{"private_key": "-----BEGIN PRIVATE KEY-----"}',
-                        subject="admin@school.lv")
+    conf = MeetSettings(service_account_json='{"private_key": "-----BEGIN PRIVATE KEY-----"}')
     assert "BEGIN" not in repr(conf) + str(conf) + conf.model_dump_json()
     assert conf.missing() == []
 

@@ -11,12 +11,21 @@ import responses
 
 from connectors._http import CallStats
 from connectors.base import MeetingSource
-from connectors.errors import ConfigError, NotReadyError
+from connectors.errors import ConfigError
 from connectors.meet import build
 from connectors.meet.models import ConferenceRecord, MeetParticipant, ParticipantSession
 from connectors.meet.source import meeting_code, person_key, session_segments
-from mappings.model import MeetingRef, Segment, Teacher
-from tests.connectors.meet.conftest import API, CONFERENCE, NOW, TOKEN_URL, load, settings
+from mappings.model import EvidenceGap, MeetingRef, Segment, Teacher
+from tests.connectors.meet.conftest import (
+    API,
+    CONFERENCE,
+    NOW,
+    SUBJECT,
+    TOKEN_URL,
+    assertion_subjects,
+    load,
+    settings,
+)
 
 RIGA = ZoneInfo("Europe/Riga")
 UTC = dt.UTC
@@ -55,15 +64,17 @@ def test_fetch_builds_one_participant_per_person(source):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         register_lesson(rsps)
         ev = source.fetch(REF, START, END, TEACHER)
-    assert ev.found and ev.instances == 1 and ev.chat is None
+    assert ev.found and ev.complete and ev.instances == 1 and ev.chat is None
     assert (ev.host_email, ev.host_name) == (TEACHER.email, TEACHER.name)
+    assert ev.sessions == (Segment(dt.datetime(2026, 11, 30, 8, 58, 0, 361233, tzinfo=UTC),
+                                   dt.datetime(2026, 11, 30, 9, 47, 0, 118901, tzinfo=UTC)),)
     got = {p.name: (p.email, p.platform_id, p.segments) for p in ev.participants}
     assert got == {
         "Pēteris Ozols": ("", "users/110923849392310498231", (seg((8, 58), (9, 47)),)),
         # a rejoin after a one-minute gap stays two segments
         "Jānis Bērziņš": ("", "users/104438291023984712345",
                           (seg((9, 2), (9, 15)), seg((9, 16), (9, 40)))),
-        # anonymous: no id; the open session ends at the participant's latest end
+        # anonymous: no id, only a display name
         "Anna L": ("", "", (seg((9, 5), (9, 45)),)),
         # phone user without sessions: first join to last leave
         "+371 ***-**-12": ("", "", (seg((9, 3), (9, 30)),)),
@@ -75,7 +86,7 @@ def test_joint_lessons_cost_one_fetch(source):
         register_lesson(rsps)
         first = source.fetch(REF, START, END, TEACHER)
         calls = len(rsps.calls)
-        assert source.fetch(REF, START, END, None).participants == first.participants
+        assert source.fetch(REF, START, END, TEACHER).participants == first.participants
         assert len(rsps.calls) == calls
 
 
@@ -102,22 +113,100 @@ def test_same_user_over_two_conferences_is_one_participant(source):
         ("users/42", (seg((9, 1), (9, 20)), seg((9, 21), (9, 40))))]
 
 
-def test_ongoing_conference_is_not_ready(source):
+def test_an_ongoing_conference_is_meeting_running_without_reading_participants(source):
     records = {"conferenceRecords": [{"name": "conferenceRecords/live",
                                       "startTime": "2026-11-30T08:59:00Z"}]}
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.post(TOKEN_URL, json=load("token.json"))
         rsps.get(f"{API}/conferenceRecords", json=records)
-        with pytest.raises(NotReadyError):
-            source.fetch(REF, START, END, TEACHER)
+        ev = source.fetch(REF, START, END, TEACHER)
+    assert (ev.gap, ev.gap_detail) == (EvidenceGap.MEETING_RUNNING, "conference_without_end")
+    assert not ev.complete and ev.participants == ()
+
+
+def test_a_session_without_end_is_not_final(source):
+    records = {"conferenceRecords": [{"name": "conferenceRecords/c1",
+                                      "startTime": "2026-11-30T09:00:00Z",
+                                      "endTime": "2026-11-30T09:45:00Z"}]}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        rsps.get(f"{API}/conferenceRecords", json=records)
+        rsps.get(f"{API}/conferenceRecords/c1/participants", json={"participants": [
+            {"name": "conferenceRecords/c1/participants/p",
+             "earliestStartTime": "2026-11-30T09:01:00Z",
+             "signedinUser": {"user": "users/7", "displayName": "Jānis"}}]})
+        rsps.get(f"{API}/conferenceRecords/c1/participants/p/participantSessions",
+                 json={"participantSessions": [{"startTime": "2026-11-30T09:01:00Z"}]})
+        ev = source.fetch(REF, START, END, TEACHER)
+    assert ev.gap == EvidenceGap.REPORT_NOT_READY and ev.participants == ()
+
+
+def test_the_previous_lessons_conference_on_the_same_code_is_not_this_lessons(source):
+    """Defect 3: a conference in [start - 30 min, end + 2 h] that does not overlap the lesson
+    (the previous lesson's, on the same code) is not read as this lesson's evidence."""
+    records = {"conferenceRecords": [{"name": "conferenceRecords/prev",
+                                      "startTime": "2026-11-30T08:05:00Z",
+                                      "endTime": "2026-11-30T08:50:00Z"}]}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        rsps.get(f"{API}/conferenceRecords", json=records)
+        rsps.get(f"{API}/conferenceRecords", json=records)  # the fallback account sees it too
+        ev = source.fetch(REF, START, END, TEACHER)
+    assert not ev.found and ev.complete and ev.instances == 0
+
+
+def test_the_lessons_teacher_is_impersonated(source):
+    """Defect 2: Meet shows a conference only to its space owner or a participant."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        register_lesson(rsps)
+        source.fetch(REF, START, END, TEACHER)
+        assert assertion_subjects(rsps) == [TEACHER.email]
+
+
+def test_the_fallback_account_is_asked_when_the_teacher_sees_nothing(source):
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        rsps.get(f"{API}/conferenceRecords", json={})
+        register_lesson(rsps)
+        ev = source.fetch(REF, START, END, TEACHER)
+        assert assertion_subjects(rsps) == [TEACHER.email, SUBJECT]
+    assert ev.found and ev.instances == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "gap"),
+    [
+        pytest.param(Teacher(id="t9", name="Bez Pasta", email=""),
+                     EvidenceGap.ORGANIZER_UNREADABLE, id="teacher-without-email"),
+        pytest.param(None, EvidenceGap.ORGANIZER_UNREADABLE, id="no-teacher"),
+    ],
+)
+def test_without_anyone_to_act_as_the_evidence_is_a_gap(rsa_key, host, gap):
+    source = build(settings(rsa_key, subject=""), now=NOW, stats=CallStats())
+    with responses.RequestsMock(assert_all_requests_are_fired=True):
+        ev = source.fetch(REF, START, END, host)
+    assert ev.gap == gap
+
+
+def test_a_teacher_the_account_may_not_act_as_is_no_access(rsa_key):
+    source = build(settings(rsa_key, subject=""), now=NOW, stats=CallStats())
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, status=400, json={"error": "invalid_grant",
+                                               "error_description": "Invalid email or User ID"})
+        ev = source.fetch(REF, START, END, TEACHER)
+        again = source.fetch(REF, START, END, TEACHER)  # refused once per run
+    assert (ev.gap, ev.gap_detail) == (EvidenceGap.NO_ACCESS, "delegation_refused:invalid_grant")
+    assert again == ev
 
 
 def test_no_conference_in_the_window_is_not_found(source):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.post(TOKEN_URL, json=load("token.json"))
         rsps.get(f"{API}/conferenceRecords", json={})
+        rsps.post(TOKEN_URL, json=load("token.json"))  # the fallback account
+        rsps.get(f"{API}/conferenceRecords", json={})
         ev = source.fetch(REF, START, END, TEACHER)
-    assert not ev.found and ev.participants == ()
+    assert not ev.found and ev.complete and ev.participants == ()
 
 
 @pytest.mark.parametrize(
@@ -146,10 +235,10 @@ def test_records_older_than_retention_are_unavailable_without_calls(rsa_key, cap
         pytest.param("abcd-efg-hij", id="wrong-grouping"),
     ],
 )
-def test_invalid_meeting_codes_are_not_found_without_calls(source, key):
+def test_invalid_meeting_codes_are_invalid_links_without_calls(source, key):
     with responses.RequestsMock(assert_all_requests_are_fired=True):
         ev = source.fetch(MeetingRef("meet", key, key), START, END, TEACHER)
-    assert not ev.found
+    assert not ev.found and ev.gap == EvidenceGap.INVALID_LINK
 
 
 def test_health_obtains_a_token(source):
@@ -162,7 +251,6 @@ def test_health_obtains_a_token(source):
     ("overrides", "setting"),
     [
         pytest.param({"service_account_json": None}, "meet.service_account_file", id="no-key"),
-        pytest.param({"subject": ""}, "meet.subject", id="no-subject"),
     ],
 )
 def test_build_refuses_missing_settings(rsa_key, overrides, setting):

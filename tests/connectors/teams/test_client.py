@@ -10,7 +10,7 @@ import responses
 from responses import matchers
 
 from connectors.errors import PermissionDeniedError, ProtocolError
-from connectors.teams.client import ODataPages, odata_quote, user_segment
+from connectors.teams.client import ODataPages, odata_quote, policy_denied, user_segment
 from tests.connectors.teams.conftest import (
     MEETING_ID,
     MEETING_URL,
@@ -18,7 +18,9 @@ from tests.connectors.teams.conftest import (
     REPORT1,
     REPORTS_URL,
     TOKEN_URL,
+    UPN,
     load,
+    register_user,
 )
 
 RECORDS_URL = f"{REPORTS_URL}/{REPORT1}/attendanceRecords"
@@ -153,15 +155,43 @@ def test_429_waits_retry_after_then_succeeds(source, sleeps, retry_after, expect
     assert expected_wait in sleeps.waits
 
 
-def test_403_explains_the_application_access_policy(source):
+@pytest.mark.parametrize(
+    ("message", "policy"),
+    [
+        pytest.param("No application access policy found for this app.", True, id="policy"),
+        pytest.param("Application is not allowed to perform operations on the user 'x', "
+                     "neither is allowed access through RSC permission evaluation.", True,
+                     id="policy-other-wording"),
+        pytest.param("The user is not the organizer or a co-organizer of this meeting.", False,
+                     id="not-the-organizer"),
+    ],
+)
+def test_a_403_says_whether_the_access_policy_is_missing(source, message, policy):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.post(TOKEN_URL, json=load("token.json"))
-        rsps.get(MEETING_URL, status=403, json=load("error_403.json"))
+        rsps.get(MEETING_URL, status=403, json={"error": {"code": "Forbidden",
+                                                          "message": message}})
         with pytest.raises(PermissionDeniedError) as err:
             source.client.find_meeting(ORGANIZER, "https://teams.microsoft.com/l/x")
-    assert "application access policy" in err.value.message
     assert err.value.status == 403
-    assert ORGANIZER not in err.value.message
+    assert policy_denied(err.value) is policy
+
+
+def test_user_lookup_asks_for_the_object_id_only(source):
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        register_user(rsps)
+        assert source.client.user_id(UPN) == ORGANIZER
+
+
+def test_user_lookup_403_names_user_read_all(source):
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.post(TOKEN_URL, json=load("token.json"))
+        register_user(rsps, 403, {"error": {"code": "Authorization_RequestDenied",
+                                            "message": "Insufficient privileges."}})
+        with pytest.raises(PermissionDeniedError) as err:
+            source.client.user_id(UPN)
+    assert "User.Read.All" in err.value.message and UPN not in err.value.message
 
 
 def test_401_renews_the_token_once_and_retries(source):
