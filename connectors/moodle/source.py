@@ -591,8 +591,9 @@ class MoodleActivitySource:
             denied = Incomplete(EvidenceGap.NO_ACCESS, denied_detail(function, exc.errorcode))
             self._submissions.update({aid: denied for aid in new})
             return
-        for aid in new:
-            self._submissions[aid] = []
+        for aid in new:  # Moodle answers every readable assignment, with a warning if empty
+            self._submissions[aid] = Incomplete(
+                EvidenceGap.FETCH_FAILED, f"{function}: no answer for assignment {aid}")
         for entry in _list(payload, "assignments"):
             aid = entry.get("assignmentid") if isinstance(entry, dict) else None
             if aid not in self._submissions:

@@ -332,3 +332,16 @@ def test_quiz_attempts_are_asked_only_for_the_students_of_the_linking_lessons():
     assert fake.count("mod_quiz_get_quizzes_by_courses") == 1  # not again after the module
     assert {u.email for u in evidence[ref(44, "quiz")].visible or ()} == {
         email_of(S1), email_of(S2)}
+
+
+def test_an_assignment_left_out_of_the_answer_is_not_read_as_no_submissions():
+    fake = FakeMoodle({"mod_assign_get_assignments": assignments(assignment(7, 41)),
+                       "mod_assign_get_submissions": lambda p: {"assignments": [],
+                                                                "warnings": []},
+                       "core_enrol_get_enrolled_users": users()})
+
+    evidence = run(fake, [ref(41)])
+
+    assert (evidence[ref(41)].gap, evidence[ref(41)].records) == ("fetch_failed", ())
+    assert evidence[ref(41)].gap_detail == (
+        "mod_assign_get_submissions: no answer for assignment 7")
