@@ -266,9 +266,14 @@ def _print_json(data: Any) -> None:
 
 def _sandbox_extra() -> None:
     """The sandbox's own libraries are an extra: say how to get them, not a traceback."""
-    from importlib.util import find_spec
+    import importlib
 
-    missing = [name for name in ("aiosmtpd", "yaml") if find_spec(name) is None]
+    missing = []
+    for name in ("aiosmtpd", "yaml"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise UsageError(f"the sandbox needs {', '.join(missing)}: "
                          "pip install 'kartiba[sandbox]'")

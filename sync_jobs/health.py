@@ -58,12 +58,11 @@ def check_all(settings: Settings, config: Path | None = None) -> Iterator[CheckR
     for name, call, url in _checks(settings):
         result = _call(name, call)
         yield result
-        if result.level == "OK":
-            yield from _skew(name, result.message, url)
-            if name == "moodle":  # the rights themselves, on the courses lessons link
-                from sync_jobs.moodle_rights import moodle_rights
+        yield from _skew(name, result.message, url)
+        if name == "moodle" and result.level == "OK":  # the rights, on the linked courses
+            from sync_jobs.moodle_rights import moodle_rights
 
-                yield from moodle_rights(settings, CheckResult)  # type: ignore[misc]
+            yield from moodle_rights(settings, CheckResult)  # type: ignore[misc]
 
 
 def _settings_file(config: Path | None) -> Iterator[CheckResult]:
@@ -127,15 +126,19 @@ class _NoLedger:
         return []
 
 
+def _unprefixed(name: str, message: str) -> str:
+    """The message without the system's own name in front (no ``zoom: zoom: ok``)."""
+    return message.removeprefix(f"{name}: ").removeprefix(f"{name} ")
+
+
 def _call(name: str, call: Callable[[], object]) -> CheckResult:
     try:
         message = str(call())
     except KartibaError as exc:
-        return CheckResult(name, "FAIL", _plain(exc.message, exc))
+        return CheckResult(name, "FAIL", _unprefixed(name, _plain(exc.message, exc)))
     except OSError as exc:
         return CheckResult(name, "FAIL", _plain(f"{type(exc).__name__}: {exc}", exc))
-    text = message.removeprefix(f"{name}: ").removeprefix(f"{name} ")
-    return CheckResult(name, "OK", text.removeprefix("ok: ") or "ok")
+    return CheckResult(name, "OK", _unprefixed(name, message).removeprefix("ok: ") or "ok")
 
 
 def _plain(message: str, exc: BaseException) -> str:

@@ -32,6 +32,8 @@ COLUMNS = ("student", "kind", "from", "to", "received_at", "agreement", "new_due
 MAX_FILE_BYTES = 5 * 1024 * 1024
 #: a cell longer than this rejects its line
 MAX_CELL_CHARS = 200
+#: a line longer than this is rejected before it is parsed
+MAX_LINE_CHARS = 2000
 
 
 class NoticeError(ValueError):
@@ -200,6 +202,10 @@ def _rows(text: str, name: str, report: NoticeImport) -> Iterator[tuple[int, dic
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
+        if len(line) > MAX_LINE_CHARS:
+            report.errors.append(f"{name}:{number}: the line is longer than {MAX_LINE_CHARS} "
+                                 "characters")
+            continue
         try:
             cells = next(csv.reader(io.StringIO(line), delimiter=delimiter))
         except csv.Error as exc:
@@ -227,23 +233,22 @@ def import_notices(settings: Settings, path: Path, now: dt.datetime) -> NoticeIm
                           f"({MAX_FILE_BYTES}); split it")
     text = decode_notices_file(path.read_bytes(), path.name)
     report = NoticeImport()
-    good: list[Notice] = []
+    good: list[tuple[int, Notice]] = []
     for number, row in _rows(text, path.name, report):
         try:
-            good.append(_row_notice(row, now))
+            good.append((number, _row_notice(row, now)))
         except ValueError as exc:
             report.errors.append(f"{path.name}:{number}: {exc}")
-            continue
     roster = roster_ids(settings, now.date()) if good else set()
-    known_students = []
-    for notice in good:
+    on_roster = []
+    for number, notice in good:
         if notice.student_id in roster:
-            known_students.append(notice)
+            on_roster.append(notice)
         else:
-            report.errors.append(f"{path.name}: student {notice.student_id} is not on the "
-                                 "journal's roster; line rejected")
+            report.errors.append(f"{path.name}:{number}: student {notice.student_id} is not on "
+                                 "the journal's roster")
     with StateStore.open(settings.state.path) as store:
-        for notice in known_students:
+        for notice in on_roster:
             if store.add_notice(notice):
                 report.added += 1
             else:

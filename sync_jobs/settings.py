@@ -166,19 +166,44 @@ def from_environment(environ: dict[str, str]) -> dict:
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
         if path:
-            _set_path(tree, path, _env_value(raw))
+            # a *_json setting is JSON text itself (e.g. meet.service_account_json)
+            value = raw if path[-1].endswith("_json") else _env_value(raw)
+            _set_path(tree, path, value)
     return tree
 
 
-def from_secrets_dir(directory: Path) -> dict:
-    """Settings tree from one-file-per-secret (``zoom__client_secret`` holds the value)."""
+def from_secrets_dir(directory: Path, *, prefixed_only: bool = False) -> dict:
+    """Settings tree from one-file-per-secret (``zoom__client_secret`` holds the value).
+
+    A ``kartiba_`` prefix is stripped: systemd's ``LoadCredential=kartiba:/etc/kartiba/secrets``
+    hands the files over as ``$CREDENTIALS_DIRECTORY/kartiba_<file>``.
+
+    Args:
+        directory: the secrets directory.
+        prefixed_only: read only ``kartiba_*`` files (a credentials directory shared with
+            other credentials of the unit).
+    """
     tree: dict = {}
     if not directory.is_dir():
         return tree
+    prefix = ENV_PREFIX.lower()
     for entry in sorted(directory.iterdir()):
-        if entry.is_file() and not entry.name.startswith("."):
-            name = entry.name.lower().removeprefix(ENV_PREFIX.lower())
-            _set_path(tree, name.split("__"), entry.read_text(encoding="utf-8").strip())
+        name = entry.name.lower()
+        if not entry.is_file() or name.startswith(".") or (
+                prefixed_only and not name.startswith(prefix)):
+            continue
+        _set_path(tree, name.removeprefix(prefix).split("__"),
+                  entry.read_text(encoding="utf-8").strip())
+    return tree
+
+
+def secrets_tree(environ: dict[str, str]) -> dict:
+    """Secrets from ``$KARTIBA_SECRETS_DIR`` (default /run/secrets/kartiba) and, under systemd,
+    the ``kartiba_*`` files of ``$CREDENTIALS_DIRECTORY``."""
+    tree = from_secrets_dir(Path(environ.get("KARTIBA_SECRETS_DIR") or DEFAULT_SECRETS_DIR))
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and Path(credentials) != Path(environ.get("KARTIBA_SECRETS_DIR") or "/-"):
+        tree = _merge(from_secrets_dir(Path(credentials), prefixed_only=True), tree)
     return tree
 
 
@@ -229,8 +254,7 @@ def load_settings(
     tree: dict = {}
     if config or require_file or path.exists():
         tree = from_toml(path)
-    secrets = Path(environ.get("KARTIBA_SECRETS_DIR") or DEFAULT_SECRETS_DIR)
-    tree = _merge(tree, from_secrets_dir(secrets))
+    tree = _merge(tree, secrets_tree(environ))
     tree = _merge(tree, from_environment(environ))
     tree = _merge(tree, overrides or {})
     try:
