@@ -147,6 +147,12 @@ REASONS: Mapping[str, tuple[str, str]] = frozen_map(
             "attālināto stundu daļa pārsniedz pieļaujamo robežu",
             "the share of remote lessons exceeds the limit",
         ),
+        "lesson_changed_after_marks": (
+            "stunda mainīta (atcelta, pārcelta vai klātienē) pēc tam, kad kartiba ierakstīja „n” "
+            "— lemj pedagogs",
+            "the lesson changed (cancelled, moved or in person) after kartiba wrote \"n\" — "
+            "a teacher decides",
+        ),
         "practice_remote": (
             "kvalifikācijas praksē attālinātās mācības nav paredzētas",
             "no remote learning in qualification practice",
@@ -356,6 +362,23 @@ def lesson_heading(lesson: Lesson, school: School, lang: str = "lv") -> str:
     else:
         when = f"{lesson.date:%Y-%m-%d}, lesson {lesson.number}"
     return f"{subject_name}, {group_name}, {when} ({window})"
+
+
+def uzdots_line(lesson: Lesson, lang: str = "lv") -> str:
+    """Point 16: when the UZDOTS entry the lesson was judged by was made and last changed.
+
+    e.g. ``„UZDOTS”: ierakstīts 27.11.2026 15:10, pēdējoreiz mainīts 28.11.2026 10:00``.
+    """
+    entry = lesson.uzdots
+    if entry is None:
+        return "„UZDOTS”: nav ieraksta" if lang == "lv" else "UZDOTS: no entry"
+    created = _when(entry.created_at.isoformat(), lang)
+    changed = _when(entry.modified_at.isoformat(), lang) if entry.modified_at else None
+    if lang == "lv":
+        tail = f", pēdējoreiz mainīts {changed}" if changed else ", nav mainīts"
+        return f"„UZDOTS”: ierakstīts {created}{tail}"
+    tail = f", last changed {changed}" if changed else ", never changed"
+    return f"UZDOTS: entered {created}{tail}"
 
 
 def alert_text(alert: Alert, school: School, lang: str = "lv") -> str:

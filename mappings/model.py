@@ -110,6 +110,7 @@ class AlertKind(StrEnum):
     #: an "n" the journal would not take (its page locked) until the attendance window closed:
     #: to be entered by hand (points 22, 32, 43); added by kartiba, see docs/CONVENTIONS.md
     MARK_NOT_WRITTEN = "mark_not_written"
+    LESSON_CHANGED_AFTER_MARKS = "lesson_changed_after_marks"
 
 
 def frozen_map(data: Mapping | None = None) -> Mapping:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mappings.calendar import to_riga
-from mappings.explain import explain_result, lesson_heading, reason_text
+from mappings.explain import explain_result, lesson_heading, reason_text, uzdots_line
 from sync_jobs.settings import Settings
 from sync_jobs.state import StateStore
 
@@ -80,6 +80,10 @@ def explain_lesson(settings: Settings, lesson_id: str, student_id: str | None, l
                        "end": to_riga(lesson.end).isoformat(), "student": student_id}
         report.lines.append(lesson_heading(lesson, school, lang) + " — " +
                             _t(lang, "Rīgas laiks", "Riga time"))
+        report.lines.append(uzdots_line(lesson, lang))  # point 16: the entry, its last change
+        report.data["uzdots_modified_at"] = (
+            to_riga(lesson.uzdots.modified_at).isoformat()
+            if lesson.uzdots is not None and lesson.uzdots.modified_at is not None else None)
         report.lines.extend(_stored_lines(stored, student_id, lang, report.data))
         report.lines.extend(_live_lines(ctx, lesson, lessons, student_id, lang, report.data))
     return report

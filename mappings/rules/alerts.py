@@ -32,6 +32,7 @@ AUDIENCE: Mapping[AlertKind, tuple[Audience, ...]] = frozen_map(
         AlertKind.QUOTA_EXCEEDED: _TEACHER_AND_OVERSIGHT,
         AlertKind.PRACTICE_REMOTE: _TEACHER_AND_OVERSIGHT,
         AlertKind.MARK_NOT_WRITTEN: _TEACHER_AND_CLASS_TEACHER,
+        AlertKind.LESSON_CHANGED_AFTER_MARKS: (Audience.TEACHER, Audience.CLASS_TEACHER),
     }
 )
 """Audience of each alert kind."""
@@ -51,6 +52,7 @@ POINTS: Mapping[AlertKind, tuple[str, ...]] = frozen_map(
         AlertKind.QUOTA_EXCEEDED: ("7",),
         AlertKind.PRACTICE_REMOTE: ("8",),
         AlertKind.MARK_NOT_WRITTEN: ("22", "32", "43"),
+        AlertKind.LESSON_CHANGED_AFTER_MARKS: ("32", "33", "43"),
     }
 )
 """Default kārtība points of each alert kind."""

@@ -2,8 +2,11 @@
 
 Before an "n" is proposed, the journal marks already on the lesson are read:
 
-- any mark by a person (any author other than kartiba's service account), a grade too:
-  the "n" becomes a :class:`~mappings.model.Skip` (``manual_mark``), no alert;
+- any mark by a person (any author other than kartiba's service account), a grade too, or
+  any edit a person made to the student's mark in the lesson — set, changed or deleted,
+  kartiba's own "n" included: a person's edit is a person's decision, so the "n" becomes a
+  :class:`~mappings.model.Skip` (``manual_mark``), no alert, and kartiba never writes there
+  again (the jobs do not list a skip where kartiba's own earlier "n" was decided on);
 - a mark by kartiba itself: it was written in an earlier run — nothing new, no skip.
 """
 
@@ -26,6 +29,14 @@ def has_human_mark(lesson: Lesson, student_id: str, system_author: str) -> bool:
     return any(m.author_id != system_author for m in marks_of(lesson, student_id))
 
 
+def person_decided(lesson: Lesson, student_id: str, system_author: str) -> bool:
+    """Point 43, "the teacher's mark wins": a person's mark stands, or a person set, changed
+    or deleted the student's mark in this lesson (the journal's ``markEdit`` records)."""
+    edited = any(e.student_id == student_id and e.author_id != system_author
+                 for e in lesson.mark_edits)
+    return edited or has_human_mark(lesson, student_id, system_author)
+
+
 def has_system_mark(lesson: Lesson, student_id: str, system_author: str) -> bool:
     """kartiba already wrote its mark for the student in this lesson."""
     return any(m.author_id == system_author for m in marks_of(lesson, student_id))
@@ -42,13 +53,13 @@ def write_or_skip(
         system_author: kartiba's own journal account id.
 
     Returns:
-        ``(mark, None)`` to write an "n"; ``(None, skip)`` when a person's mark is there;
+        ``(mark, None)`` to write an "n"; ``(None, skip)`` when a person decided there;
         ``(None, None)`` when no mark is due or kartiba wrote it already.
     """
     mark = judgement.mark()
     if mark is None:
         return None, None
-    if has_human_mark(lesson, mark.student_id, system_author):
+    if person_decided(lesson, mark.student_id, system_author):
         return None, Skip(lesson_id=lesson.id, student_id=mark.student_id, why=MANUAL_MARK)
     if has_system_mark(lesson, mark.student_id, system_author):
         return None, None

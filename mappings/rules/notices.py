@@ -31,8 +31,19 @@ ASYNC_TECH_POINT = "42"
 
 
 def known_notices(notices: Iterable[Notice], now: dt.datetime) -> tuple[Notice, ...]:
-    """Notices the school had received by ``now`` (later ones cannot have been known)."""
-    return tuple(n for n in notices if n.received_at <= now)
+    """Notices the school had received by ``now`` and that stand (later ones cannot have been
+    known; withdrawn ones no longer count, see :func:`withdrawn`)."""
+    return tuple(n for n in notices if n.received_at <= now and not withdrawn(n, now))
+
+
+def withdrawn(notice: Notice, now: dt.datetime) -> bool:
+    """Points 20, 28, 42: a notice withdrawn by ``now`` excuses nothing not yet judged.
+
+    The notice was cancelled (the illness did not happen, the agreement was revoked): from its
+    withdrawal on it neither excuses an absence nor moves a due time. What kartiba already
+    wrote on an earlier run stays; a person decides about it.
+    """
+    return notice.withdrawn_at is not None and notice.withdrawn_at <= now
 
 
 def covering(notices: Iterable[Notice], student_id: str, day: dt.date) -> tuple[Notice, ...]:

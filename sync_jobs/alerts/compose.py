@@ -92,6 +92,7 @@ class AlertItem:
     student_name: str = ""
     teacher_name: str = ""
     detail: Mapping[str, object] = field(default_factory=frozen_map)
+    student_names: tuple[str, ...] = ()  # the students an item about several names (detail)
 
     @property
     def kind(self) -> str:
@@ -114,6 +115,8 @@ class AlertItem:
             student_name=student.full_name if student else (alert.student_id or ""),
             teacher_name=teacher.name if teacher else "",
             detail=alert.detail,
+            student_names=tuple(school.student_label(str(sid))
+                                for sid in alert.detail.get("marked_students") or ()),
         )
 
     def sort_key(self) -> tuple:

@@ -1,7 +1,8 @@
 """Who an alert goes to: the alert's audiences resolved to e-mail addresses.
 
-teacher = the lesson's teacher (point 33); class_teacher = the class teacher of the lesson's
-group, or of the student's group when there is no lesson (points 19, 22, 32); oversight = the
+teacher = the lesson's teacher (point 33); class_teacher = the class teacher of the student's
+home group (a student of a subgroup keeps their own), of each student an alert lists, else of
+the lesson's group (points 19, 22, 32); oversight = the
 school's oversight addresses (point 6); parents only on request (point 32) and only where the
 school data has their address. A role whose address is unknown is skipped with a log line
 that names ids only.
@@ -33,11 +34,22 @@ def _teacher(teacher_id: str | None, school: School, alert: Alert, role: str) ->
     return [Recipient(email=teacher.email.strip(), name=teacher.name, role=role)]
 
 
-def _group_id(alert: Alert, lesson: Lesson | None, school: School) -> str | None:
-    if lesson is not None:
-        return lesson.group_id
-    student = school.students.get(alert.student_id) if alert.student_id else None
-    return student.group_id if student is not None else None
+def _class_groups(alert: Alert, lesson: Lesson | None, school: School) -> list[str]:
+    """The groups whose class teachers hear of an alert (points 19, 22, 32).
+
+    A student's own home group (a student of a subgroup or a shared module keeps their class
+    teacher); for an alert about several students (``detail["marked_students"]``) each one's home
+    group; else the lesson's group.
+    """
+    ids = [alert.student_id] if alert.student_id else _detail_students(alert)
+    homes = [school.students[sid].group_id for sid in ids if sid in school.students]
+    if homes:
+        return sorted(set(homes), key=homes.index)
+    return [lesson.group_id] if lesson is not None else []
+
+
+def _detail_students(alert: Alert) -> list[str]:
+    return [str(s) for s in alert.detail.get("marked_students") or ()]
 
 
 def _for_audience(audience: Audience, alert: Alert, lesson: Lesson | None,
@@ -45,9 +57,12 @@ def _for_audience(audience: Audience, alert: Alert, lesson: Lesson | None,
     if audience is Audience.TEACHER:
         return _teacher(lesson.teacher_id if lesson else None, school, alert, "teacher")
     if audience is Audience.CLASS_TEACHER:
-        group = school.groups.get(_group_id(alert, lesson, school) or "")
-        return _teacher(group.class_teacher_id if group else None, school, alert,
-                        "class_teacher")
+        found: list[Recipient] = []
+        for group_id in _class_groups(alert, lesson, school):
+            group = school.groups.get(group_id)
+            found += _teacher(group.class_teacher_id if group else None, school, alert,
+                              "class_teacher")
+        return found
     if audience is Audience.OVERSIGHT:
         found = [Recipient(email=e.strip(), name="", role="oversight")
                  for e in school.oversight if _valid(e)]

@@ -38,6 +38,8 @@ from mappings.model import (
     UzdotsInfo,
 )
 from mappings.rules.asynchronous import lesson_due
+from mappings.rules.changes import lesson_changed_after_marks
+from mappings.rules.notices import withdrawn
 from sync_jobs.context import RunContext
 
 log = logging.getLogger("kartiba.jobs.attendance")
@@ -88,6 +90,7 @@ class AttendanceJob:
         # asynchronous work may be due days after its lesson: look further back for those
         since = ctx.today - window - LOOKBACK
         lessons = ctx.read_lessons(since, ctx.today)
+        counts["lessons_changed_after_marks"] = self.changed_after_marks(ctx, lessons)
         due = self.due_lessons(ctx, lessons, school)
         if not due:
             counts["lessons_due"] = 0
@@ -137,9 +140,21 @@ class AttendanceJob:
 
     @staticmethod
     def read_notices(ctx: RunContext, first: dt.date, last: dt.date) -> list[Notice]:
-        """Notices covering any day of [first, last]: from e-klase, plus those recorded with
-        ``kartiba notice`` (phone, SMS, mail)."""
-        return ctx.journal.notices(first, last) + ctx.store.notices(first, last)
+        """Notices covering any day of [first, last] that stand now: from e-klase, plus those
+        recorded with ``kartiba notice`` (phone, SMS, mail). A notice withdrawn by now excuses
+        nothing not yet judged and moves no due time."""
+        found = ctx.journal.notices(first, last) + ctx.store.notices(first, last)
+        return [n for n in found if not withdrawn(n, ctx.now)]
+
+    @staticmethod
+    def changed_after_marks(ctx: RunContext, lessons: Sequence[Lesson]) -> int:
+        """Lessons cancelled, moved or turned in-person after kartiba wrote "n" on them: the
+        subject teacher and the class teachers are told once (the ledger); nothing is deleted."""
+        system = ctx.settings.eklase.service_account
+        alerts = [a for a in (lesson_changed_after_marks(x, system) for x in lessons)
+                  if a is not None]
+        ctx.alert(alerts)
+        return len(alerts)
 
     # -- selection
 
@@ -285,6 +300,8 @@ class AttendanceJob:
         ctx.alert(result.alerts)
         counts["marks_queued"] += store.enqueue_marks(result.marks, ctx.run_id)
         for skip in result.skips:
+            if _written_before(store, skip):
+                continue  # kartiba's own earlier "n", decided on by a person: not a skip
             if store.record_skip(skip, ctx.run_id):
                 ctx.skips.append(skip)
                 counts["skipped"] += 1
@@ -295,6 +312,12 @@ class AttendanceJob:
         """Past the attendance window of its latest evaluation time: stop looking at it."""
         latest = max(lesson.end, self._latest.get(lesson.id, lesson.end))
         return latest + dt.timedelta(days=ctx.policy.attendance_window_days) <= ctx.now
+
+
+def _written_before(store, skip) -> bool:
+    """kartiba wrote this "n" itself at an earlier run (a person has decided on it since)."""
+    row = store.outbox_row(f"{skip.lesson_id}:{skip.student_id}")
+    return row is not None and row.status in {"written", "already_present"}
 
 
 def gap_of(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import string
 
@@ -15,7 +16,14 @@ from mappings.evaluate import (
     evaluate_async,
     evaluate_sync,
 )
-from mappings.explain import DETAILS, REASONS, alert_text, explain_result, reason_text
+from mappings.explain import (
+    DETAILS,
+    REASONS,
+    alert_text,
+    explain_result,
+    reason_text,
+    uzdots_line,
+)
 from mappings.model import AlertKind, LessonMode, LessonResult, NoticeKind, Outcome
 from mappings.policy import DEFAULT_POLICY
 from mappings.rules.verdicts import verdict
@@ -234,3 +242,13 @@ def test_outcome_labels(outcome, lv, en):
         f"Anna Kalniņa — {lv}: x — kārtības 30. p.")
     assert explain_result(result, the_lesson, school(), "en")[1] == (
         f"Anna Kalniņa — {en}: x — procedure p. 30")
+
+
+def test_p16_uzdots_line_says_when_the_entry_was_last_changed():
+    the_lesson = lesson()
+    entry = dataclasses.replace(the_lesson.uzdots, modified_at=at("10:00", "2026-11-28"))
+    changed = dataclasses.replace(the_lesson, uzdots=entry)
+    assert uzdots_line(changed).endswith("pēdējoreiz mainīts 28.11.2026 10:00")
+    assert uzdots_line(changed, "en").endswith("last changed 2026-11-28 10:00")
+    assert uzdots_line(the_lesson, "en").endswith("never changed")
+    assert uzdots_line(dataclasses.replace(the_lesson, uzdots=None)) == "„UZDOTS”: nav ieraksta"

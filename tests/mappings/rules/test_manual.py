@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mappings.evaluate import evaluate_async, evaluate_sync
-from mappings.model import AlertKind, NoticeKind, Outcome, Skip
+from mappings.model import AlertKind, MarkEdit, NoticeKind, Outcome, Skip
 from mappings.policy import DEFAULT_POLICY
 from mappings.rules.manual import write_or_skip
 from mappings.rules.verdicts import Judgement, verdict
@@ -77,3 +79,19 @@ def test_p41_no_mark_due_means_no_skip_either():
     the_lesson = lesson(marks=[journal_mark("s1", "n", "t1")])
     judgement = Judgement(verdict(the_lesson, "s1", Outcome.ABSENT_EXCUSED, ("41",), "x"))
     assert write_or_skip(judgement, the_lesson, SYSTEM) == (None, None)
+
+
+@pytest.mark.parametrize(("edits", "skipped"), [
+    pytest.param([MarkEdit("s1", "t1", at("10:30"), None)], True,
+                 id="p43-person-deleted-a-mark-never-written-again"),
+    pytest.param([MarkEdit("s1", "t1", at("10:30"), "5")], True,
+                 id="p43-person-set-then-edit-listed"),
+    pytest.param([MarkEdit("s2", "t1", at("10:30"), None)], False,
+                 id="p43-other-students-edit-irrelevant"),
+])
+def test_p43_a_persons_edit_is_a_persons_decision(edits, skipped):
+    the_lesson = dataclasses.replace(lesson(), mark_edits=tuple(edits))
+    result = evaluate_sync(the_lesson, school(), meeting(), (), DEFAULT_POLICY, at("11:00"),
+                           system_author=SYSTEM)
+    assert ("s1" not in marks_by_student(result)) is skipped
+    assert (Skip("L1", "s1", "manual_mark") in result.skips) is skipped

@@ -79,6 +79,10 @@ KINDS = {
                                                       "reason": "not_connected"},
                                  "žurnāla lapa bija slēgta labošanai",
                                  "journal page was closed for edits"),
+    AlertKind.LESSON_CHANGED_AFTER_MARKS: (("32", "33", "43"),
+                                           {"change": "cancelled", "marked_students": ("s1",)},
+                                           "pēc tam stunda e-klasē atcelta",
+                                           "the lesson was later cancelled in e-klase"),
 }
 STUDENT_KINDS = {AlertKind.ABSENCE, AlertKind.CHAT_NOT_REGISTERED, AlertKind.REMOVED_BY_TEACHER,
                  AlertKind.MARK_NOT_WRITTEN}
