@@ -27,7 +27,10 @@ GetLessons windows longer than 31 days are refused (``WINDOW_TOO_LONG``), as the
 allows a gateway to do.
 
 Test hooks (plain attributes, cleared by :meth:`EklaseSandbox.reset`): ``locked_lessons``
-(SetAttendanceMark answers ``refused``/``journal_locked`` for them), ``lesson_labels`` (a
+(SetAttendanceMark answers ``refused``/``journal_locked`` for them), ``racing_marks``
+((lesson, student) pairs where a person's mark is saved between the client's read-back and
+its write: SetAttendanceMark refuses ``manual_mark``, GetLessons does not show it yet),
+``lesson_labels`` (a
 lessonType label per lesson id, e.g. one the client does not know), ``naive_times`` (lesson
 ids served with times that lack their UTC offset: a contract violation on purpose),
 ``forced_faults`` (operation -> fault codes answered to its next calls, after
@@ -159,6 +162,7 @@ class EklaseSandbox(LoopbackServer):
         self._keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (lesson, student)
         self._nonces: dict[str, dt.datetime] = {}  # nonce -> when it may be forgotten
         self.locked_lessons: set[str] = set()
+        self.racing_marks: set[tuple[str, str]] = set()
         self.lesson_labels: dict[str, str] = {}
         self.naive_times: set[str] = set()
         self.forced_faults: dict[str, list[str]] = {}
@@ -185,6 +189,7 @@ class EklaseSandbox(LoopbackServer):
             self._keys.clear()
             self._nonces.clear()
             self.locked_lessons.clear()
+            self.racing_marks.clear()
             self.lesson_labels.clear()
             self.naive_times.clear()
             self.forced_faults.clear()
@@ -644,7 +649,8 @@ class EklaseSandbox(LoopbackServer):
             if self._keys[call["key"]] != pair:
                 raise SoapFault("INVALID_REQUEST", "idempotencyKey used for another mark")
             return "already-present", None
-        if self._person_decided(lesson, call["student"], call["at"]):
+        if (self._person_decided(lesson, call["student"], call["at"])
+                or pair in self.racing_marks):
             return "refused", "manual_mark"
         if pair in self._written:
             return "already-present", None

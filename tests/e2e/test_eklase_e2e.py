@@ -15,7 +15,7 @@ from connectors._http import CallStats
 from connectors.base import WriteResult, WriteStatus
 from connectors.eklase.client import EklaseClient
 from connectors.eklase.source import EklaseJournal
-from connectors.errors import AuthError, NotFoundError, UpstreamError
+from connectors.errors import AuthError, ConfigError, NotFoundError, UpstreamError
 from mappings.model import LessonMode, Mark, SubjectKind
 from sandbox.eklase import EklaseSandbox
 from sandbox.scenario import load_scenario
@@ -220,3 +220,44 @@ def test_wrong_password_is_an_auth_error(sandbox, stats):
         journal.health()
     assert "Not-The-Pass-9" not in caught.value.message + caught.value.detail
     assert stats.snapshot()["calls"] == {"eklase": 1}  # a fault is not retried
+
+
+# --------------------------------------------------------------------------- contract 1.1
+
+
+def test_check_tells_the_contract_version(sandbox, stats):
+    assert "(contract 1.1)" in _journal(sandbox, stats).health()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        pytest.param({"service_account": "kartiba-bot"}, "writes marks as 'kartiba'",
+                     id="other-account"),
+        pytest.param({"lesson_types": {"Klātienē": "in_person"}},
+                     '"Attālināti patstāvīgi", "Attālināti tiešsaistē"', id="unmapped-labels"),
+    ],
+)
+def test_check_fails_on_what_service_info_shows_wrong(sandbox, stats, overrides, words):
+    with pytest.raises(ConfigError) as caught:
+        _journal(sandbox, stats, **overrides).health()
+    assert words in caught.value.message
+
+
+def test_digest_retry_after_unavailable_is_not_a_replay(sandbox, stats):
+    """Defect 2 at the client: the sandbox remembers nonces; the retry carries a new one."""
+    sandbox.forced_faults["SetAttendanceMark"] = ["UNAVAILABLE", "UNAVAILABLE"]
+    journal = _journal(sandbox, stats, use_digest=True)
+    journal.lessons(D(2026, 11, 30), D(2026, 11, 30))
+    sink = eklase.build_sink(journal.settings, journal=journal)
+    assert sink.write(Mark("L1", "s1", "n", False, ("30",), "x"), "L1:s1", "") == WriteResult(
+        WriteStatus.CREATED)
+    assert [w["status"] for w in sandbox.writes] == ["created"]
+
+
+def test_unqualified_fault_detail_keeps_code_and_object_id(sandbox, stats):
+    """Defect 5 at the client."""
+    sandbox.unqualified_fault_detail = True
+    client = _journal(sandbox, stats).client
+    with pytest.raises(NotFoundError, match="UNKNOWN_GROUP for id g9"):
+        client.lessons(D(2026, 11, 30), D(2026, 11, 30), ["g9"])

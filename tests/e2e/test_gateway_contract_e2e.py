@@ -126,6 +126,21 @@ def test_locked_journal_opened_within_the_window_gets_the_marks(one):
     assert [a[0] for a in alerts(boxes)] == ["absence"] * 3
 
 
+def test_person_mark_saved_in_between_stays_a_final_skip(one):
+    """A manual_mark refusal (a teacher saved a mark after kartiba's read-back) is final."""
+    boxes, config = one
+    boxes.eklase.racing_marks.add(("L1", "s3"))
+    assert run(boxes, config, RUN) == 0
+    assert created(boxes) == [("L1", "s2"), ("L1", "s6")]
+    with StateStore.open(Path(boxes.settings_tree["state"]["path"])) as store:
+        row = store.outbox_row("L1:s3")
+    assert (row.status, row.last_error) == ("refused", "manual_mark")
+    assert [a[:3] for a in alerts(boxes)] == [("absence", "L1", "s2"), ("absence", "L1", "s6")]
+    writes = len(boxes.eklase.writes)
+    assert run(boxes, config, RUN + dt.timedelta(days=1)) == 0
+    assert len(boxes.eklase.writes) == writes  # never tried again
+
+
 # --------------------------------------------------------------------------- defect 2
 
 
