@@ -26,6 +26,8 @@ import requests
 import zeep
 from lxml import etree
 from zeep.exceptions import (
+    DTDForbidden,
+    EntitiesForbidden,
     ExternalReferenceForbidden,
     Fault,
     TransportError,
@@ -398,6 +400,10 @@ class EklaseClient:
                 f"eklase: {operation} answered something that is not the v1 contract",
                 upstream=UPSTREAM, status=getattr(exc, "status_code", None),
                 detail=scrub(str(exc)[:500])) from None
+        except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+            raise ProtocolError(
+                f"eklase: {operation} answer carries a DTD or entities, refused unread",
+                upstream=UPSTREAM, detail=type(exc).__name__) from None
         except ZeepValidationError as exc:
             raise ProtocolError(f"eklase: {operation} request does not fit the contract",
                                 upstream=UPSTREAM, detail=scrub(str(exc)[:500])) from None

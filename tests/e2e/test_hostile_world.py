@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -35,15 +36,28 @@ def _hostile(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def hostile(tmp_path):
-    scenario = load_scenario(_hostile(tmp_path))
+@contextlib.contextmanager
+def served(path: Path, tmp_path: Path):
+    """The scenario served on loopback, with a settings file pointing at it."""
+    scenario = load_scenario(path)
     with ExitStack() as stack:
         boxes = start_sandboxes(scenario, tmp_path, stack)
         config = tmp_path / "kartiba.toml"
         config.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
         boxes.world.set_now(scenario.runs[-1])
         yield boxes, config, scenario
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    with served(_hostile(tmp_path), tmp_path) as world:
+        yield world
+
+
+@pytest.fixture
+def presence(tmp_path):
+    with served(PRESENCE, tmp_path) as world:
+        yield world
 
 
 def kartiba_run(config: Path, at) -> subprocess.CompletedProcess:
@@ -80,3 +94,24 @@ def test_hostile_journal_data_stops_nothing(hostile):
     assert pending == {"andris.liepiņš@school.lv"}
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "left for the next run" in proc.stderr
+
+
+def test_a_dtd_in_a_gateway_answer_is_one_line(presence):
+    """Item 18: the DTD is refused (no entity is read) and reported as one line, no traceback."""
+    boxes, config, scenario = presence
+    handle = boxes.eklase.handle
+
+    def with_dtd(request):
+        response = handle(request)
+        if response.body.startswith(b"<?xml"):
+            _, _, rest = response.body.partition(b"?>")
+            response.body = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>' + rest
+        return response
+
+    boxes.eklase.handle = with_dtd
+    proc = kartiba_run(config, scenario.runs[-1])
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if "DTD" in line]
+    assert len(lines) == 1 and lines[0].startswith("kartiba: eklase: "), proc.stderr[-2000:]
+    assert boxes.eklase.writes == []
