@@ -77,6 +77,7 @@ class ExportWriter:
         temp.write_bytes(data)
         final = self.folder / name
         temp.replace(final)
+        (self.folder / f"{name}.done").touch()  # the exporter's "complete" marker
         return final
 
     def _csv(self, task_url: str, rows: Sequence[ExportRow]) -> bytes:

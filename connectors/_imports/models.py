@@ -18,6 +18,8 @@ class Table:
 
     name: str
     rows: tuple[tuple[int, tuple[Any, ...]], ...]
+    #: a CSV whose last line has no line end: the file may have been cut in that line
+    unterminated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

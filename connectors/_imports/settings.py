@@ -51,6 +51,13 @@ class ImportSettings(BaseModel):
     date_formats: list[str] = ["%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y. %H:%M",
                                "%d.%m.%Y.", "%d.%m.%Y", ISO]
     max_file_mb: float = Field(20.0, gt=0)  # larger files are refused, not read
+    #: an XLSX whose archive would unpack to more is refused (a zip bomb)
+    max_unpacked_mb: float = Field(50.0, gt=0)
+    #: a file with more rows is refused
+    max_rows: int = Field(50_000, gt=0)
+    #: a file modified less than this many seconds ago is still being written: it is read at
+    #: a later run (at once when the exporter writes a ``<file>.done`` marker next to it)
+    settle_s: float = Field(60.0, ge=0)
 
     @field_validator("columns")
     @classmethod

@@ -7,15 +7,20 @@ completion time, with the student's e-mail and/or name for the jobs to match.
 
 A bad row (no task link, a date in no accepted format, no student...) is reported as a
 :class:`~connectors.errors.RecordError` naming the file and line, and the rest of the file is
-imported. A file that cannot be read at all (encoding, no header row) is reported and *not*
-recorded, so it is read again after the settings are fixed. A row without a completion time
-is a task not done yet and is skipped silently.
+imported. A file that cannot be read at all (encoding, no header row, a symbolic link, over
+a size cap) is reported and *not* recorded, so it is read again after the settings are fixed.
+A file still being written (see :class:`~connectors._imports.client.DropFolder`) is left for
+a later run. A row without a completion time is a task not done yet and is skipped silently;
+a row whose completion time is incomplete (a minute or second of one digit, or a date alone
+in the unterminated last line of a file whose other rows have times: a file cut mid-line) is
+reported and skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -25,7 +30,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors._imports.auth import check_drop_dir
-from connectors._imports.client import DropFolder, FileError, normalise_header, read_table, sha256
+from connectors._imports.client import (
+    DropFolder,
+    FileError,
+    Limits,
+    normalise_header,
+    read_table,
+    sha256,
+)
 from connectors._imports.models import ExportRow, ImportReport, Table
 from connectors._imports.settings import FIELDS, ISO, ImportSettings
 from connectors.base import ImportLedger
@@ -37,6 +49,7 @@ log = logging.getLogger("kartiba.imports")
 
 RIGA = ZoneInfo("Europe/Riga")
 _HEADER_SEARCH_ROWS = 10  # a title line or two may precede the header row
+_CUT_FIELD = re.compile(r":\d(?!\d)")  # "14:0" - a minute or second cut to one digit
 
 Evidence = dict[ActivityRef, ActivityEvidence]
 
@@ -110,6 +123,8 @@ def parse_time(value: Any, formats: Sequence[str]) -> dt.datetime:
         except (ValueError, OverflowError, TypeError):
             raise RowError("completed_at is not a date/time") from None
     text = " ".join(str(value).split())
+    if _CUT_FIELD.search(text):
+        raise RowError("completed_at is incomplete (a time field of one digit)")
     for fmt in formats:
         try:
             if fmt == ISO:
@@ -120,12 +135,24 @@ def parse_time(value: Any, formats: Sequence[str]) -> dt.datetime:
     raise RowError("completed_at is not a date/time in the accepted formats")
 
 
+def has_time_of_day(value: Any) -> bool:
+    """Whether a completion cell written as text carries a time of day (``12:05``)."""
+    return isinstance(value, str) and ":" in value
+
+
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=RIGA)
 
 
-def row_record(system: str, row: ExportRow, settings: ImportSettings) -> ActivityRecord | None:
+def row_record(system: str, row: ExportRow, settings: ImportSettings, *,
+               require_time: bool = False) -> ActivityRecord | None:
     """The activity record of one row; None for a task not completed (no completion time).
+
+    Args:
+        system: the platform.
+        row: the row.
+        settings: the import settings (date formats).
+        require_time: a text date alone is a cut time (see :func:`_possibly_cut`).
 
     Raises:
         RowError: the row is malformed.
@@ -133,6 +160,8 @@ def row_record(system: str, row: ExportRow, settings: ImportSettings) -> Activit
     completed = row.values.get("completed_at")
     if completed is None or not str(completed).strip():
         return None
+    if require_time and isinstance(completed, str) and not has_time_of_day(completed):
+        raise RowError("completed_at has no time of day while the file's other rows have one")
     url = row.text("task_url")
     if not url:
         raise RowError("task_url is empty")
@@ -148,6 +177,17 @@ def row_record(system: str, row: ExportRow, settings: ImportSettings) -> Activit
     at = parse_time(completed, settings.date_formats)
     return ActivityRecord(platform=system, activity_url=url, at=at, kind="result",
                           email=email, name=name)
+
+
+def _possibly_cut(table: Table, rows: Sequence[ExportRow]) -> ExportRow | None:
+    """The last row when the file may have been cut in it: a CSV whose last line has no line
+    end, in a file whose other rows write a time of day (then a date alone is a cut time)."""
+    if not (table.unterminated and rows):
+        return None
+    others = rows[:-1]
+    if any(has_time_of_day(row.values.get("completed_at")) for row in others):
+        return rows[-1]
+    return None
 
 
 # --------------------------------------------------------------------------- the source
@@ -177,9 +217,14 @@ class ImportActivitySource:
 
     def _import_new_files(self) -> ImportReport:
         folder = DropFolder(check_drop_dir(self.system, self.settings.drop_dir),
-                            int(self.settings.max_file_mb * 1_000_000))
+                            int(self.settings.max_file_mb * 1_000_000),
+                            settle_s=self.settings.settle_s)
         report = ImportReport()
         for path in folder.candidates():
+            if not folder.settled(path):
+                log.info("%s: %s is still being written; read at a later run", self.system,
+                         path.name)
+                continue
             self._import_file(folder, path, report)
         if report.files or report.errors:
             log.info("%s: imported %d file(s), %d row(s), %d problem(s)", self.system,
@@ -233,15 +278,18 @@ class ImportActivitySource:
             if self.ledger.file_seen(self.system, digest):
                 return
             known = [h for f in FIELDS for h in self.settings.headers(f)]
-            table = read_table(path.name, data, self.settings.encodings, known)
+            limits = Limits(max_rows=self.settings.max_rows,
+                            max_unpacked_bytes=int(self.settings.max_unpacked_mb * 1_000_000))
+            table = read_table(path.name, data, self.settings.encodings, known, limits)
             rows = export_rows(table, self.settings)
         except FileError as exc:
             self._error(report, path.name, None, str(exc))
             return
+        cut = _possibly_cut(table, rows)
         records: dict[tuple, ActivityRecord] = {}
         for row in rows:
             try:
-                record = row_record(self.system, row, self.settings)
+                record = row_record(self.system, row, self.settings, require_time=row is cut)
             except RowError as exc:
                 self._error(report, path.name, row.line, str(exc))
                 continue

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from sandbox.scenario import load_scenario
 from sandbox.stack import start_sandboxes, to_toml
 from sync_jobs.state import StateStore
 
-PRESENCE = Path(__file__).parents[1] / "scenarios" / "01_sync_presence_rerun.json"
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+PRESENCE = SCENARIOS / "01_sync_presence_rerun.json"
+UZDEVUMI = SCENARIOS / "10_async_moodle_uzdevumi.json"
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +118,43 @@ def test_a_dtd_in_a_gateway_answer_is_one_line(presence):
     lines = [line for line in proc.stderr.splitlines() if "DTD" in line]
     assert len(lines) == 1 and lines[0].startswith("kartiba: eklase: "), proc.stderr[-2000:]
     assert boxes.eklase.writes == []
+
+
+def _zip_bomb(path: Path) -> None:
+    """A small XLSX-shaped archive that declares 60 MB of unpacked content."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * 60_000_000 + b"/>")
+
+
+def test_hostile_drop_folder_files_are_reported_by_name_and_skipped(tmp_path):
+    """Items 2, 8, 10, 15: a long CSV field while sniffing, a symlink out of the folder, an
+    XLSX zip bomb and a half-written file are each reported (or left for later) by name; a
+    UTF-16 export is read; the run judges every lesson and exits 0, without a traceback."""
+    with served(UZDEVUMI, tmp_path) as (boxes, config, scenario):
+        boxes.world.set_now(scenario.runs[0])
+        (export,) = boxes.exports["uzdevumi"].write_new("csv")
+        export.write_bytes(export.read_bytes().decode("utf-8-sig").encode("utf-16"))
+        drop = boxes.drop["uzdevumi"]
+        long_field = "Skolēns;E-pasts;Uzdevuma saite;Izpildīts\r\n\"" + "x" * 200_000 + "\"\r\n"
+        (drop / "a-long-field.csv").write_text(long_field, encoding="utf-8")
+        (drop / "b-passwd.csv").symlink_to("/etc/passwd")
+        _zip_bomb(drop / "c-bomb.xlsx")
+        for name in ("a-long-field.csv", "b-passwd.csv", "c-bomb.xlsx"):
+            (drop / f"{name}.done").touch()
+        (drop / "d-half-written.csv").write_text("Skolēns;E-pasts;Uzdev", encoding="utf-8")
+
+        proc = kartiba_run(config, scenario.runs[0])
+
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    problems = {line.split("record=")[1].split(":")[0]: line
+                for line in proc.stderr.splitlines() if "skipped record system=uzdevumi" in line}
+    assert sorted(problems) == ["a-long-field.csv", "b-passwd.csv", "c-bomb.xlsx"]
+    assert "not valid CSV" in problems["a-long-field.csv"]
+    assert "symbolic link" in problems["b-passwd.csv"]
+    assert "unpacks to" in problems["c-bomb.xlsx"]
+    assert "root:" not in proc.stderr
+    written = {(w["lesson"], w["student"]) for w in boxes.eklase.writes
+               if w["status"] == "created"}
+    assert ("A2", "s8") in written and ("A2", "s7") not in written  # the UTF-16 export counted

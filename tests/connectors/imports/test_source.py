@@ -26,7 +26,7 @@ LATER = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 def _source(tmp_path, **settings) -> tuple[ImportActivitySource, MemoryLedger]:
     ledger = MemoryLedger()
-    config = ImportSettings(enabled=True, drop_dir=tmp_path, **settings)
+    config = ImportSettings(enabled=True, drop_dir=tmp_path, **{"settle_s": 0, **settings})
     return ImportActivitySource("uzdevumi", config, ledger), ledger
 
 

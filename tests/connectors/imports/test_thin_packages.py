@@ -33,7 +33,8 @@ def test_build_gives_an_import_source_for_this_platform(tmp_path, package, setti
         f"Jānis;janis@a.lv;{link};30.11.2026 12:00\n", encoding="utf-8")
     ledger = MemoryLedger()
 
-    source = package.build(settings_cls(enabled=True, drop_dir=tmp_path), ledger=ledger)
+    source = package.build(settings_cls(enabled=True, drop_dir=tmp_path, settle_s=0),
+                           ledger=ledger)
     ref = ActivityRef(system, link)
     evidence = source.fetch([ref], until=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
 
