@@ -508,8 +508,8 @@ def _when(iso_text: str, lang: str) -> str:
 
 
 def _student_name(student_id: str | None, school: School) -> str:
-    student = school.students.get(student_id or "")
-    return student.full_name if student is not None else (student_id or "?")
+    """The student's name; namesakes of one group told apart by their journal id."""
+    return school.student_label(student_id) if student_id else "?"
 
 
 def _with_citation(text: str, points: Iterable[str], lang: str) -> str:

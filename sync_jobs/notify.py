@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from connectors.errors import KartibaError
 from mappings.model import Alert
-from sync_jobs.alerts.compose import AlertItem, Recipient, render_message
-from sync_jobs.alerts.recipients import resolve
+from sync_jobs.alerts.compose import AlertItem, Recipient, redirect_text, render_message
+from sync_jobs.alerts.recipients import redirected_from, resolve
 from sync_jobs.context import RunContext
 from sync_jobs.state import LedgerItem, ledger_key
 
@@ -97,9 +97,7 @@ def _send_one(ctx: RunContext, session, address: str, items: list[LedgerItem],
     role = items[0].role
     try:
         recipient = Recipient(email=address, name=_names(school).get(address, ""), role=role)
-        rendered = [AlertItem.of(live.get(i.key, i.alert),
-                                 ctx.lessons.get(i.alert.lesson_id or ""), school)
-                    for i in items]
+        rendered = [_item(ctx, i, live, school) for i in items]
         message = render_message(recipient, rendered, school_name=school.name,
                                  sender=ctx.settings.smtp.sender,
                                  lang=ctx.settings.school.language, run_id=ctx.run_id,
@@ -116,6 +114,16 @@ def _send_one(ctx: RunContext, session, address: str, items: list[LedgerItem],
     ctx.store.ledger_mark_sent([i.key for i in items], ctx.run_id, message["Message-ID"],
                                at=ctx.now)
     return "emails"
+
+
+def _item(ctx: RunContext, item: LedgerItem, live: dict[str, Alert], school) -> AlertItem:
+    """A ledger item with its display fields; an oversight copy says whom it was meant for."""
+    rendered = AlertItem.of(live.get(item.key, item.alert),
+                            ctx.lessons.get(item.alert.lesson_id or ""), school)
+    meant = redirected_from(item.role)
+    if meant is None:
+        return rendered
+    return rendered.redirected(redirect_text(*meant, school, ctx.settings.school.language))
 
 
 def send_digests(ctx: RunContext, mailer) -> Counter[str]:

@@ -78,7 +78,7 @@ def sender_address(sender: str, lang: str = "lv") -> Address:
 
 
 def set_common_headers(msg: EmailMessage, *, sender: str, to: Address, subject: str,
-                       message_id: str, now: dt.datetime, lang: str) -> None:
+                       message_id: str, now: dt.datetime | None, lang: str) -> None:
     """From, To, Subject, Date, Message-ID, Auto-Submitted and Content-Language of a message.
 
     Args:
@@ -87,13 +87,14 @@ def set_common_headers(msg: EmailMessage, *, sender: str, to: Address, subject: 
         to: the recipient (see :func:`address`).
         subject: the subject line.
         message_id: ``<...@...>``, deterministic per content so a resend is recognised.
-        now: the run's instant (Date, in Riga time).
+        now: the run's instant (Date, in Riga time); None leaves Date to the mail server.
         lang: ``lv`` or ``en``.
     """
     msg["From"] = sender_address(sender, lang)
     msg["To"] = to
     msg["Subject"] = clean_name(subject)
-    msg["Date"] = format_datetime(now.astimezone(RIGA))
+    if now is not None:
+        msg["Date"] = format_datetime(now.astimezone(RIGA))
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["Content-Language"] = lang

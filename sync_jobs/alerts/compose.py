@@ -26,15 +26,15 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from connectors.smtp.headers import address, plural_lv, set_common_headers
 from mappings.explain import REASONS as EXPLAIN_REASONS
 from mappings.model import Alert, AlertKind, Lesson, School, frozen_map
 
@@ -47,14 +47,16 @@ DIGEST_HEADER = "X-Kartiba-Digest"
 #: Verdict reason codes as a teacher reads them.
 REASONS: Mapping[str, Mapping[str, str]] = {
     "lv": {
-        "not_connected": "audzēknis nepieslēdzās tiešsaistes stundai",
-        "left_early": "audzēknis bija pieslēgts mazāk nekā pusi stundas",
-        "joined_late": "audzēknis pieslēdzās novēloti un bija pieslēgts mazāk nekā pusi stundas",
-        "no_activity": "līdz termiņam platformā nav audzēkņa darbības",
-        "extended_due_missed": "līdz pagarinātajam termiņam platformā nav audzēkņa darbības",
+        "not_connected": "izglītojamais nepieslēdzās tiešsaistes stundai",
+        "left_early": "izglītojamais bija pieslēgts mazāk nekā pusi stundas",
+        "joined_late": "izglītojamais pieslēdzās novēloti un bija pieslēgts mazāk nekā pusi "
+                       "stundas",
+        "no_activity": "līdz termiņam platformā nav izglītojamā darbības",
+        "extended_due_missed": "līdz pagarinātajam termiņam platformā nav izglītojamā darbības",
         "notice_before_start": "par kavējumu paziņots pirms stundas sākuma",
         "notice_after_start": "par kavējumu paziņots tikai pēc stundas sākuma",
-        "tech_problem_late": "tehniski traucējumi, bet audzēknis laikus nesazinājās ar pedagogu",
+        "tech_problem_late": "tehniski traucējumi, bet izglītojamais laikus nesazinājās ar "
+                             "pedagogu",
     },
     "en": {
         "not_connected": "the student did not join the online lesson",
@@ -93,6 +95,11 @@ class AlertItem:
     teacher_name: str = ""
     detail: Mapping[str, object] = field(default_factory=frozen_map)
     student_names: tuple[str, ...] = ()  # the students an item about several names (detail)
+    redirect: str = ""  # whose unusable address made this item go to the oversight
+
+    def redirected(self, text: str) -> AlertItem:
+        """This item, noting whose unusable address it was meant for."""
+        return replace(self, redirect=text)
 
     @property
     def kind(self) -> str:
@@ -112,7 +119,7 @@ class AlertItem:
             lesson_number=lesson.number if lesson else None,
             subject_name=subject.name if subject else (lesson.subject_id if lesson else ""),
             group_name=group.name if group else (group_id or ""),
-            student_name=student.full_name if student else (alert.student_id or ""),
+            student_name=school.student_label(alert.student_id) if alert.student_id else "",
             teacher_name=teacher.name if teacher else "",
             detail=alert.detail,
             student_names=tuple(school.student_label(str(sid))
@@ -187,9 +194,19 @@ def _pct(share: object, row: Mapping[str, object] | None = None) -> str:
     return _share_percent({**(row or {}), "share": share})
 
 
-def plural_lv(n: int, one: str, many: str) -> str:
-    """Latvian noun agreement: 1, 21, 31... take the singular (11 does not)."""
-    return one if n % 10 == 1 and n % 100 != 11 else many
+ROLE_WORDS: Mapping[str, Mapping[str, str]] = {
+    "lv": {"teacher": "priekšmeta pedagogs", "class_teacher": "grupas audzinātājs"},
+    "en": {"teacher": "subject teacher", "class_teacher": "class teacher"},
+}
+
+
+def redirect_text(role: str, teacher_id: str, school: School, lang: str) -> str:
+    """Who an oversight copy was meant for, e.g. "Ilze Liepiņa (grupas audzinātājs, ID t5)"."""
+    teacher = school.teachers.get(teacher_id)
+    words = ROLE_WORDS.get(lang, ROLE_WORDS["lv"]).get(role, role)
+    if teacher is None:
+        return f"{words}, ID {teacher_id}"
+    return f"{teacher.name} ({words}, ID {teacher_id})"
 
 
 def _subject_context(items: Sequence[AlertItem]) -> str:
@@ -205,13 +222,13 @@ def _subject_context(items: Sequence[AlertItem]) -> str:
 
 
 def alert_subject(items: Sequence[AlertItem], lang: str) -> str:
-    """Subject line, e.g. "kartiba: 3 paziņojumi par attālinātajām mācībām (ET-22, 30.11.2026)"."""
+    """Subject line, e.g. "[kartiba] 3 paziņojumi par attālinātajām mācībām (ET-22, 30.11.2026)"."""
     n = len(items)
     if lang == "lv":
         noun = plural_lv(n, "paziņojums", "paziņojumi")
-        return f"kartiba: {n} {noun} par attālinātajām mācībām{_subject_context(items)}"
+        return f"[kartiba] {n} {noun} par attālinātajām mācībām{_subject_context(items)}"
     noun = "notice" if n == 1 else "notices"
-    return f"kartiba: {n} {noun} about remote learning{_subject_context(items)}"
+    return f"[kartiba] {n} {noun} about remote learning{_subject_context(items)}"
 
 
 @cache
@@ -280,15 +297,10 @@ def message_id(run_id: str, recipient: str, keys: Sequence[str], sender: str) ->
 
 def _message(recipient: Recipient, subject: str, text: str, html: str, *, sender: str,
              lang: str, run_id: str, msg_id: str, now: dt.datetime | None) -> EmailMessage:
+    """A multipart message with the common headers (addresses as ``Address`` objects)."""
     msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = formataddr(("kartiba", sender))
-    msg["To"] = formataddr((recipient.name, recipient.email))
-    msg["Subject"] = subject
-    msg["Message-ID"] = msg_id
-    if now is not None:
-        msg["Date"] = format_datetime(now.astimezone(RIGA))
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = lang
+    set_common_headers(msg, sender=sender, to=address(recipient.name, recipient.email),
+                       subject=subject, message_id=msg_id, now=now, lang=lang)
     msg[RUN_HEADER] = run_id
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -357,9 +369,10 @@ def render_digest(recipient: Recipient, summary: Mapping[str, Any], *, school_na
     span = ""
     if data["date_from"] and data["date_to"]:
         span = f", {_dmy(data['date_from'])}–{_dmy(data['date_to'])}"
-    subject = (f"kartiba: nedēļas pārskats par attālinātajām mācībām ({period}{span})"
+    span = span.lstrip(", ")
+    subject = (f"[kartiba] nedēļas pārskats par attālinātajām mācībām ({span or period})"
                if lang == "lv" else
-               f"kartiba: weekly remote-learning digest ({period}{span})")
+               f"[kartiba] weekly remote-learning digest ({span or period})")
     msg = _message(recipient, subject, text, html, sender=sender, lang=lang, run_id=run_id,
                    now=now, msg_id=message_id(run_id, recipient.email,
                                               [f"digest:{kind}:{period}"], sender))

@@ -4,34 +4,54 @@ teacher = the lesson's teacher (point 33); class_teacher = the class teacher of 
 home group (a student of a subgroup keeps their own), of each student an alert lists, else of
 the lesson's group (points 19, 22, 32); oversight = the
 school's oversight addresses (point 6); parents only on request (point 32) and only where the
-school data has their address. A role whose address is unknown is skipped with a log line
-that names ids only.
+school data has their address. A teacher whose e-mail field does not hold exactly one usable
+address does not silently lose the alert: it goes to the oversight addresses with the role
+``unusable:<role>:<teacher id>``, so the message can say whose address is unusable (a log
+line names ids only).
 """
 
 from __future__ import annotations
 
 import logging
-from email.utils import parseaddr
 
+from connectors.smtp.headers import single_address
 from mappings.model import Alert, Audience, Lesson, School, Teacher
 from sync_jobs.alerts.compose import Recipient
 
 log = logging.getLogger("kartiba.alerts")
 
 
+UNUSABLE = "unusable"
+
+
 def _valid(email: str) -> bool:
-    _, addr = parseaddr(email or "")
-    local, _, domain = addr.partition("@")
-    return bool(local) and "." in domain and addr == (email or "").strip()
+    return single_address(email) is not None
+
+
+def _oversight(school: School, role: str = "oversight") -> list[Recipient]:
+    found = (single_address(e) for e in school.oversight)
+    return [Recipient(email=e, name="", role=role) for e in dict.fromkeys(found) if e]
 
 
 def _teacher(teacher_id: str | None, school: School, alert: Alert, role: str) -> list[Recipient]:
     teacher: Teacher | None = school.teachers.get(teacher_id) if teacher_id else None
-    if teacher is None or not _valid(teacher.email):
-        log.warning("alert %s: no usable e-mail for %s (teacher %s)", alert.key, role,
-                    teacher_id or "-")
-        return []
-    return [Recipient(email=teacher.email.strip(), name=teacher.name, role=role)]
+    email = single_address(teacher.email) if teacher is not None else None
+    if email is not None:
+        return [Recipient(email=email, name=teacher.name, role=role)]
+    fallback = _oversight(school, f"{UNUSABLE}:{role}:{teacher_id or '-'}")
+    log.warning("alert %s: no usable e-mail for %s (teacher %s); %s", alert.key, role,
+                teacher_id or "-", "sent to the oversight instead" if fallback
+                else "and no oversight address either")
+    return fallback
+
+
+def redirected_from(role: str) -> tuple[str, str] | None:
+    """(role, teacher id) an oversight copy stands in for, or None for an ordinary role."""
+    kind, _, rest = role.partition(":")
+    if kind != UNUSABLE:
+        return None
+    meant, _, teacher_id = rest.partition(":")
+    return meant, teacher_id
 
 
 def _class_groups(alert: Alert, lesson: Lesson | None, school: School) -> list[str]:
@@ -64,8 +84,7 @@ def _for_audience(audience: Audience, alert: Alert, lesson: Lesson | None,
                               "class_teacher")
         return found
     if audience is Audience.OVERSIGHT:
-        found = [Recipient(email=e.strip(), name="", role="oversight")
-                 for e in school.oversight if _valid(e)]
+        found = _oversight(school)
         if len(found) != len(school.oversight) or not found:
             log.warning("alert %s: %d oversight address(es) unusable or none configured",
                         alert.key, len(school.oversight) - len(found))

@@ -225,7 +225,7 @@ def test_message_is_latvian_plain_and_html(tmp_path):
     assert message["From"].addresses[0].addr_spec == "kartiba@school.lv"
     assert message["From"].addresses[0].display_name == "kārtības automātika (kartiba)"
     assert message["To"].addresses[0].display_name == "Ilze Kalniņa"
-    assert message["Subject"] == "3 atzīmes „n” ievadīšanai e-klasē"
+    assert message["Subject"] == "[kartiba] 3 atzīmes „n” ievadīšanai e-klasē"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Message-ID"].endswith("@school.lv>") and message["Date"]
     plain = message.get_body(("plain",)).get_content()
@@ -253,7 +253,7 @@ def test_latvian_plural_in_subject(tmp_path, n, subject):
     for sid in students:
         sink.write(Mark("L1", sid, "n", False, ("30",), "x"), f"L1:{sid}", "")
     sink.flush()
-    assert outbox.messages[0]["Subject"].startswith(subject + " ievadīšanai")
+    assert outbox.messages[0]["Subject"].startswith(f"[kartiba] {subject} ievadīšanai")
 
 
 def test_english_worklist(tmp_path):
@@ -262,7 +262,7 @@ def test_english_worklist(tmp_path):
     _fill(sink)
     sink.flush()
     message = outbox.messages[1]
-    assert message["Subject"] == '1 "n" mark to enter in e-klase'
+    assert message["Subject"] == '[kartiba] 1 "n" mark to enter in e-klase'
     sheet = load_workbook(tmp_path / "worklist_20261130T180000_t2.xlsx").active
     assert [c.value for c in sheet[1]][:4] == ["Date", "Lesson", "Time", "Group"]
     assert sheet["I2"].value == "no"

@@ -66,7 +66,7 @@ KINDS = {
                                       "Dalībnieki: Gūsts Ķ., JB", "Participants: Gūsts Ķ., JB"),
     AlertKind.EVIDENCE_MISSING: (("31",), {"cause": "no_link"},
                                  "nav izmantojamas saites", "has no usable link"),
-    AlertKind.REMOVED_BY_TEACHER: (("19",), {}, "atslēdza audzēkni no tiešsaistes stundas",
+    AlertKind.REMOVED_BY_TEACHER: (("19",), {}, "atslēdza izglītojamo no tiešsaistes stundas",
                                    "removed the student from the online lesson"),
     AlertKind.QUOTA_WARNING: (("7",), {"remote_hours": 19, "planned_hours": 120, "share": 0.1583},
                               "19 no 120 plānotajām stundām (15,8 %)",
@@ -169,7 +169,7 @@ def test_absence_says_kartiba_wrote_the_mark_and_how_to_correct_it(excused, lv, 
                                         school_name="S", sender="k@s.lv", lang=lang,
                                         run_id="r"))
         assert phrase in text
-        assert ("kartiba nekad nepārraksta cilvēka ierakstītu atzīmi" if lang == "lv"
+        assert ("kārtības automātika nekad nepārraksta cilvēka ierakstītu atzīmi" if lang == "lv"
                 else "kartiba never overwrites a mark entered by a person") in text
         hint = "likumisko pārstāvi" if lang == "lv" else "legal representative"
         assert (hint in text) is parents_hint
@@ -198,7 +198,7 @@ def test_message_structure_and_headers() -> None:
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert all(p.get_content_charset() == "utf-8" for p in parsed.iter_parts())
-    assert parsed["Subject"] == ("kartiba: 2 paziņojumi par attālinātajām mācībām "
+    assert parsed["Subject"] == ("[kartiba] 2 paziņojumi par attālinātajām mācībām "
                                  "(ET-22, 30.11.2026)")
     assert parsed["To"].addresses[0].display_name == "Ilze Kalniņa"
     assert parsed["X-Kartiba-Run"] == "2026-11-30T18:00:00+02:00"
@@ -245,18 +245,18 @@ def test_message_id_is_deterministic_and_hides_the_address() -> None:
 
 @pytest.mark.parametrize(("n", "dates", "groups", "lang", "expected"), [
     pytest.param(1, [DAY], ["ET-22"], "lv",
-                 "kartiba: 1 paziņojums par attālinātajām mācībām (ET-22, 30.11.2026)",
+                 "[kartiba] 1 paziņojums par attālinātajām mācībām (ET-22, 30.11.2026)",
                  id="lv-one"),
     pytest.param(3, [DAY], ["ET-22"], "lv",
-                 "kartiba: 3 paziņojumi par attālinātajām mācībām (ET-22, 30.11.2026)",
+                 "[kartiba] 3 paziņojumi par attālinātajām mācībām (ET-22, 30.11.2026)",
                  id="lv-three"),
     pytest.param(2, [DAY, dt.date(2026, 11, 27)], ["ET-22", "AM-21"], "lv",
-                 "kartiba: 2 paziņojumi par attālinātajām mācībām "
+                 "[kartiba] 2 paziņojumi par attālinātajām mācībām "
                  "(AM-21, ET-22, 27.11.2026–30.11.2026)", id="lv-range"),
     pytest.param(1, [DAY], ["ET-22"], "en",
-                 "kartiba: 1 notice about remote learning (ET-22, 30.11.2026)", id="en-one"),
+                 "[kartiba] 1 notice about remote learning (ET-22, 30.11.2026)", id="en-one"),
     pytest.param(4, [DAY], ["A", "B", "C", "D"], "en",
-                 "kartiba: 4 notices about remote learning (A, B, C, …, 30.11.2026)",
+                 "[kartiba] 4 notices about remote learning (A, B, C, …, 30.11.2026)",
                  id="en-many-groups"),
 ])
 def test_subject(n, dates, groups, lang, expected) -> None:
@@ -354,7 +354,7 @@ def test_digest(lang: str, kind: str, expected: list[str]) -> None:
 def test_empty_digest_says_so() -> None:
     text, _ = bodies(render_digest(TEACHER, {"period": "2026-W48"}, school_name="S",
                                    sender="k@s.lv", run_id="r"))
-    for phrase in ("Nav kavējumu.", "Visi “UZDOTS” ieraksti bija laikā un pilnīgi.",
+    for phrase in ("Nav kavējumu.", "Visi „UZDOTS” ieraksti bija laikā un pilnīgi.",
                    "Nav attālināto stundu."):
         assert phrase in text
 
@@ -374,3 +374,34 @@ def test_absence_mail_cites_why_the_n_was_written(lang, cited) -> None:
     text, _ = bodies(msg)
     assert cited in text
     assert ("22., 32. p." if lang == "lv" else "32") in text
+
+
+def test_from_names_the_automation_and_to_cannot_be_forged() -> None:
+    forged = Recipient("ilze.kalnina@school.lv", "x <attacker@evil.example> Liepiņš", "teacher")
+    msg = reparse(render_message(forged, [kind_item(AlertKind.TOPIC_MISSING)], school_name="S",
+                                 sender="kartiba@school.lv", run_id="r1",
+                                 now=dt.datetime(2026, 11, 30, 18, 0, tzinfo=RIGA)))
+    assert [a.addr_spec for a in msg["To"].addresses] == ["ilze.kalnina@school.lv"]
+    assert msg["From"].addresses[0].display_name == "kārtības automātika (kartiba)"
+    assert msg["From"].addresses[0].addr_spec == "kartiba@school.lv"
+
+
+def test_oversight_copy_says_whose_address_is_unusable() -> None:
+    deputy = Recipient("deputy@school.lv", "", "unusable:class_teacher:t3")
+    redirected = kind_item(AlertKind.ABSENCE).redirected(
+        "Pēteris Liepa (grupas audzinātājs, ID t3)")
+    text, html = bodies(render_message(deputy, [redirected], school_name="S",
+                                       sender="kartiba@school.lv", run_id="r1"))
+    note = ("Šis paziņojums bija paredzēts: Pēteris Liepa (grupas audzinātājs, ID t3) — "
+            "e-pasta adrese e-klasē nav derīga")
+    assert note in text and note in visible(html)
+
+
+def test_latvian_text_uses_one_quotation_style_and_neutral_words() -> None:
+    items = [kind_item(kind) for kind in AlertKind]
+    text, html = bodies(render_message(TEACHER, items, school_name="S",
+                                       sender="kartiba@school.lv", run_id="r1"))
+    for body in (text, html):
+        assert "“" not in body and '"n"' not in body and "Audzēkn" not in body
+        assert "17.00" not in body and "kartiba pārbaudīja" not in body
+    assert "„n”" in text and "Izglītojamais" in text

@@ -50,6 +50,12 @@ def school(**changes) -> School:
                   oversight=tuple(data["oversight"]))
 
 
+def redirect(role: str, teacher_id: str) -> list[Recipient]:
+    """An alert whose recipient has no usable address goes to the oversight, saying whose."""
+    return [Recipient("deputy@school.lv", "", f"unusable:{role}:{teacher_id}"),
+            Recipient("head@school.lv", "", f"unusable:{role}:{teacher_id}")]
+
+
 def lesson(group: str = "g1", teacher: str = "t1") -> Lesson:
     return Lesson("L1", group, "m1", teacher, START.date(), 2, START,
                   START + dt.timedelta(minutes=45), LessonMode.REMOTE_SYNC)
@@ -69,12 +75,14 @@ def alert(*audience: Audience, student: str | None = None) -> Alert:
     pytest.param((Audience.TEACHER, Audience.CLASS_TEACHER), lesson(teacher="t2"), "s1",
                  [Recipient("anna.ozola@school.lv", "Anna Ozola", "teacher")],
                  id="same-person-once-first-role-wins"),
-    pytest.param((Audience.CLASS_TEACHER,), lesson(group="g2"), "s9", [],
-                 id="class-teacher-without-email"),
-    pytest.param((Audience.CLASS_TEACHER,), lesson(group="g3"), None, [],
-                 id="group-without-class-teacher"),
-    pytest.param((Audience.TEACHER,), lesson(teacher="t404"), None, [], id="unknown-teacher"),
-    pytest.param((Audience.TEACHER,), None, None, [], id="no-lesson-no-teacher"),
+    pytest.param((Audience.CLASS_TEACHER,), lesson(group="g2"), "s9",
+                 redirect("class_teacher", "t3"), id="class-teacher-without-email"),
+    pytest.param((Audience.CLASS_TEACHER,), lesson(group="g3"), None,
+                 redirect("class_teacher", "-"), id="group-without-class-teacher"),
+    pytest.param((Audience.TEACHER,), lesson(teacher="t404"), None,
+                 redirect("teacher", "t404"), id="unknown-teacher"),
+    pytest.param((Audience.TEACHER,), None, None, redirect("teacher", "-"),
+                 id="no-lesson-no-teacher"),
     pytest.param((Audience.PARENTS,), lesson(), "s1", [], id="parents-off"),
 ])
 def test_resolve(audience, the_lesson, student, expected) -> None:
@@ -91,8 +99,18 @@ def test_skips_are_logged_with_ids_only(caplog: pytest.LogCaptureFixture) -> Non
     caplog.set_level(logging.WARNING, logger="kartiba.alerts")
     got = resolve(alert(Audience.CLASS_TEACHER, Audience.PARENTS, student="s9"),
                   lesson(group="g2"), school(), parents=True)
-    assert got == []
+    assert got == redirect("class_teacher", "t3")
     text = caplog.text
     assert "t3" in text and "s9" in text
     for personal in ("Pēteris", "Liepa", "Marta", "Kalna", "@"):
         assert personal not in text
+
+
+@pytest.mark.parametrize("field", ["ilze@school.lv,attacker@evil.example", "ilze@school.lv;x@y.lv",
+                                   "Ilze <ilze@school.lv>", "ilze@school", "ilze@sko\nla.lv",
+                                   "ilze@skolā.lv"])
+def test_a_field_with_anything_but_one_address_goes_to_the_oversight(field) -> None:
+    teachers = {"t1": Teacher("t1", "Ilze Kalniņa", field),
+                "t2": Teacher("t2", "Anna Ozola", "anna.ozola@school.lv")}
+    got = resolve(alert(Audience.TEACHER), lesson(), school(teachers=teachers))
+    assert got == redirect("teacher", "t1")
