@@ -23,6 +23,8 @@ from typing import Any, NoReturn
 from connectors.errors import ConfigError, KartibaError
 from sync_jobs.clock import parse_instant, read_clock
 from sync_jobs.logs import configure_logging, scrub_text
+from sync_jobs.report.cli import add_parser as add_report_parser
+from sync_jobs.report.cli import cmd_report
 from sync_jobs.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("kartiba.cli")
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspection(sub, common)
     _add_notice(sub, common)
     _add_sandbox(sub, common)
+    add_report_parser(sub, common)  # kartiba report (sync_jobs.report, helper "people")
     hook = sub.add_parser("zoom-webhook", parents=[common], help="the Zoom webhook receiver")
     hsub = hook.add_subparsers(dest="hook_command", required=True, metavar="ACTION")
     hsub.add_parser("serve", parents=[common],
@@ -208,7 +211,7 @@ def _add_sandbox(sub, common) -> None:
 def _handlers() -> dict[str, Callable[[argparse.Namespace], int]]:
     return {"run": cmd_run, "explain": cmd_explain, "check": cmd_check, "status": cmd_status,
             "purge": cmd_purge, "notice": cmd_notice, "demo": cmd_demo, "sandbox": cmd_sandbox,
-            "zoom-webhook": cmd_zoom_webhook}
+            "zoom-webhook": cmd_zoom_webhook, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from sandbox.scenario import Scenario, load_scenario
+from sandbox.scenario import load_scenario
 from sandbox.stack import Sandboxes, start_sandboxes, to_toml
 from sync_jobs.runner import RunSummary, run_once
 from sync_jobs.settings import Settings, load_settings
@@ -73,11 +73,12 @@ def run_demo(scenario_path: Path | None, out: Path, *, with_digest: bool = False
         _start_webhook_receiver(boxes, settings, stack)
         for index, instant in enumerate(scenario.runs):
             runs.append(_one_instant(boxes, settings, instant, index, jobs))
+        if scenario.runs:  # names from the stand-in journal while it still serves
+            _write_report(settings, scenario.runs[-1], out)
     result = {"runs": runs}
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n",
                                      encoding="utf-8")
     _write_mail(boxes, out)
-    _write_report(scenario, result, out)
     return result
 
 
@@ -157,10 +158,23 @@ def _write_mail(boxes: Sandboxes, out: Path) -> None:
         (folder / f"{received.seq + 1:04d}.eml").write_bytes(received.raw)
 
 
-def _write_report(scenario: Scenario, result: dict, out: Path) -> None:
-    from sync_jobs.report import render_report
+def _write_report(settings: Settings, last: dt.datetime, out: Path) -> None:
+    """``report.html``: ``kartiba report`` over the demo school's school year so far."""
+    from mappings.calendar import RIGA, school_year
+    from sync_jobs.report.cli import write_private
+    from sync_jobs.report.directory import load_directory
+    from sync_jobs.report.model import Filters, build_report
+    from sync_jobs.report.render import render_html
+    from sync_jobs.state import StateStore
 
-    (out / "report.html").write_text(render_report(scenario, result), encoding="utf-8")
+    day = last.astimezone(RIGA).date()
+    school, named = load_directory(settings, day)
+    policy = settings.policy_obj
+    with StateStore.open(settings.state.path) as store:
+        report = build_report(store, school, Filters(school_year(day)[0], day), now=last,
+                              warn_share=policy.quota_warn_share,
+                              max_share=policy.quota_max_share, names_shown=named)
+    write_private(out / "report.html", render_html(report, settings.school.language))
 
 
 def clock_file(settings_out: Path) -> Path:

@@ -24,6 +24,7 @@ from sync_jobs.context import RunContext
 from sync_jobs.jobs import JOBS
 from sync_jobs.notify import claim, send_alerts, send_digests
 from sync_jobs.outbox import drain_outbox
+from sync_jobs.report.facts import record_facts
 from sync_jobs.settings import Settings
 from sync_jobs.state import StateStore
 
@@ -220,6 +221,7 @@ def _run_locked(settings, store, now, job_names, dry_run, run_id, summary) -> No
     if not dry_run:
         # the line counts the alerts this run claimed, not those already in the ledger
         summary.counts["alerts"] = store.alerts_claimed_by(run_id)
+    record_facts(ctx, [j.name for j in jobs])  # for `kartiba report` and the digest
     for job in later:
         _run_job(job, ctx, summary)
     if ctx.digests and mailer is not None and not dry_run:

@@ -1,26 +1,30 @@
 """The weekly digest: each class teacher (point 21) and the oversight list (point 6).
 
-Sent once a week, from ``jobs.digest_weekday`` ``jobs.digest_time`` (Riga), to each recipient
-who has something to read: absences marked this week, UZDOTS problems of this week's lessons,
-and the quota state of groups × subjects near or over 20 %.
+Sent once a week, from ``jobs.digest_weekday`` ``jobs.digest_time`` (Riga). Its numbers are
+``kartiba report``'s (:mod:`sync_jobs.report.model`) over this week, Monday to today: the
+class teacher reads their groups, the oversight every group. Absences ("n" per student),
+UZDOTS and topics per teacher, and the point-7 quota of every group × subject with remote
+lessons (remote / planned hours, %, a bar against the 20 % limit).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
-from mappings.calendar import RIGA, local
+from mappings.calendar import local
+from mappings.model import School
 from sync_jobs.alerts.compose import Recipient, render_digest
 from sync_jobs.context import RunContext
+from sync_jobs.report.model import Filters, Report, build_report
 
-UZDOTS_KINDS = {"uzdots_missing": "missing", "uzdots_late": "late",
-                "uzdots_incomplete": "incomplete"}
-QUOTA_KINDS = {"quota_warning": "warning", "quota_exceeded": "exceeded"}
+BAR_PX = 180  # the e-mail bar's width for SCALE
+SCALE = 0.30  # the share a full bar stands for
 
 
 class DigestJob:
-    """Summarise the week's alerts per class teacher and for the oversight list."""
+    """Summarise the week per class teacher and for the oversight list."""
 
     name = "digest"
     after_alerts = True  # the runner runs it after this run's alerts were sent
@@ -35,19 +39,16 @@ class DigestJob:
         if not self.is_due(ctx):
             return counts
         week_start = ctx.today - dt.timedelta(days=ctx.today.weekday())
-        period = f"{week_start.isocalendar().year}-W{week_start.isocalendar().week:02d}"
-        lessons = {x.id: x for x in ctx.read_lessons(week_start, ctx.today)}
-        rows = [r for r in ctx.store.ledger_sent_since(
-            dt.datetime.combine(week_start, dt.time(0), RIGA)) if r["lesson_id"] in lessons]
+        iso = week_start.isocalendar()
+        period = f"{iso.year}-W{iso.week:02d}"
         school = ctx.school()
-        by_group = self.group_rows(rows, lessons, school)
         for recipient, groups in self.recipients(school).items():
-            summary = self.summary(by_group, groups, school, lessons, week_start, ctx.today,
-                                   period)
             key = f"{period}:{recipient.email.lower()}"
-            if not (summary["absences"] or summary["uzdots"] or summary["quota"]):
-                continue
             if ctx.store.digest_sent("weekly", key):
+                continue
+            reports = [self.report(ctx, school, week_start, group) for group in groups]
+            summary = summary_of(reports, period, week_start, ctx.today)
+            if not (summary["absences"] or summary["uzdots"] or summary["quota"]):
                 continue
             ctx.digests.append((key, render_digest(
                 recipient, summary, school_name=school.name, sender=ctx.settings.smtp.sender,
@@ -57,70 +58,69 @@ class DigestJob:
         return counts
 
     @staticmethod
-    def recipients(school) -> dict[Recipient, set[str] | None]:
-        """Class teachers with their groups; oversight addresses see every group (None)."""
-        out: dict[Recipient, set[str] | None] = {}
-        groups_of: dict[str, set[str]] = defaultdict(set)
-        for group in school.groups.values():
+    def report(ctx: RunContext, school: School, week_start: dt.date,
+               group: str | None) -> Report:
+        """``kartiba report --group G --from <Monday> --to <today>``, as numbers."""
+        policy = ctx.policy
+        return build_report(ctx.store, school, Filters(week_start, ctx.today, group),
+                            now=ctx.now, warn_share=policy.quota_warn_share,
+                            max_share=policy.quota_max_share)
+
+    @staticmethod
+    def recipients(school: School) -> dict[Recipient, list[str | None]]:
+        """Class teachers with their group ids; oversight addresses see every group (None)."""
+        out: dict[Recipient, list[str | None]] = {}
+        groups_of: dict[str, list[str | None]] = defaultdict(list)
+        for group in sorted(school.groups.values(), key=lambda g: g.id):
             if group.class_teacher_id in school.teachers:
-                groups_of[group.class_teacher_id].add(group.id)
+                groups_of[group.class_teacher_id].append(group.id)
         for teacher_id, groups in sorted(groups_of.items()):
             teacher = school.teachers[teacher_id]
             if teacher.email:
                 out[Recipient(teacher.email, teacher.name, "class_teacher")] = groups
         for address in school.oversight:
-            out[Recipient(address, "", "oversight")] = None
+            out[Recipient(address, "", "oversight")] = [None]
         return out
 
-    @staticmethod
-    def group_rows(rows, lessons, school) -> dict[str, list[dict]]:
-        """Ledger rows (one per alert, not per recipient) by the lesson's group."""
-        seen: set[tuple] = set()
-        out: dict[str, list[dict]] = defaultdict(list)
-        for row in rows:
-            ident = (row["kind"], row["lesson_id"], row["student_id"])
-            if ident in seen:
-                continue
-            seen.add(ident)
-            out[lessons[row["lesson_id"]].group_id].append(row)
-        return out
 
-    @staticmethod
-    def summary(by_group, groups, school, lessons, date_from, date_to, period) -> dict:
-        absences: dict[tuple[str, str], Counter] = defaultdict(Counter)
-        uzdots: dict[tuple[str, str], Counter] = defaultdict(Counter)
-        quota: list[dict] = []
-        for group_id, rows in sorted(by_group.items()):
-            if groups is not None and group_id not in groups:
-                continue
-            group = school.groups[group_id].name if group_id in school.groups else group_id
-            for row in rows:
-                kind = row["kind"]
-                if kind == "absence" and row["student_id"]:
-                    student = school.students.get(row["student_id"])
-                    name = student.full_name if student else row["student_id"]
-                    absences[(group, name)]["excused" if row["excused"] else "unexcused"] += 1
-                elif kind in UZDOTS_KINDS:
-                    uzdots[(group, *_subject_teacher(lessons[row["lesson_id"]], school))][
-                        UZDOTS_KINDS[kind]] += 1
-                elif kind in QUOTA_KINDS:
-                    subject, _ = _subject_teacher(lessons[row["lesson_id"]], school)
-                    quota.append({"group": group, "subject": subject,
-                                  "remote_hours": "", "planned_hours": "", "share": "",
-                                  "state": QUOTA_KINDS[kind]})
-        return {
-            "period": period, "date_from": date_from, "date_to": date_to,
-            "absences": [{"group": g, "student": s, "excused": c["excused"],
-                          "unexcused": c["unexcused"]} for (g, s), c in sorted(absences.items())],
-            "uzdots": [{"group": g, "subject": subj, "teacher": teacher, **{
-                k: c[k] for k in ("missing", "late", "incomplete")}}
-                for (g, subj, teacher), c in sorted(uzdots.items())],
-            "quota": quota,
-        }
+def bar_cells(share: float, limit: float = 0.20) -> list[tuple[int, str]]:
+    """(width px, colour) cells of an e-mail bar with a dark mark at the limit.
+
+    HTML/CSS bars instead of SVG: most mail clients do not render SVG.
+    """
+    filled = min(BAR_PX, round(BAR_PX * share / SCALE))
+    mark = round(BAR_PX * limit / SCALE)
+    colour = "#c62828" if share > limit else "#d99a00" if share >= 0.16 else "#4a8f5c"
+    cells: list[tuple[int, str]] = []
+    edges = sorted({0, filled, mark, mark + 2, BAR_PX})
+    for left, right in zip(edges, edges[1:], strict=False):
+        if mark <= left < mark + 2:
+            cells.append((right - left, "#222222"))
+        else:
+            cells.append((right - left, colour if right <= filled else "#e6e6e6"))
+    return [c for c in cells if c[0] > 0]
 
 
-def _subject_teacher(lesson, school) -> tuple[str, str]:
-    subject = school.subjects.get(lesson.subject_id)
-    teacher = school.teachers.get(lesson.teacher_id)
-    return (subject.name if subject else lesson.subject_id,
-            teacher.name if teacher else lesson.teacher_id)
+def summary_of(reports: Iterable[Report], period: str, date_from: dt.date,
+               date_to: dt.date) -> dict:
+    """The digest's rows from the recipient's reports (one per group, or one for all)."""
+    absences, uzdots, quota = [], [], []
+    teachers: dict[str, dict] = {}
+    for report in reports:
+        absences += [{"group": s.group, "student": s.name, "remote": s.remote,
+                      "present": s.present, "excused": s.n_excused, "unexcused": s.n_unexcused}
+                     for s in report.students if s.n_excused or s.n_unexcused]
+        for x in report.teachers:
+            row = teachers.setdefault(x.teacher_id, dict.fromkeys(
+                ("remote", "on_time", "late", "missing", "incomplete", "topic_missing"), 0)
+                | {"teacher": x.name})
+            for key in ("remote", "on_time", "late", "missing", "incomplete", "topic_missing"):
+                row[key] += getattr(x, key)
+        quota += [{"group": q.group, "subject": q.subject, "remote_hours": q.remote_hours,
+                   "planned_hours": q.planned_hours, "share": q.share, "state": q.state,
+                   "bar": bar_cells(q.share, report.max_share)} for q in report.quota]
+    uzdots = [r for _, r in sorted(teachers.items(), key=lambda kv: kv[1]["teacher"])
+              if r["late"] or r["missing"] or r["incomplete"] or r["topic_missing"]]
+    return {"period": period, "date_from": date_from, "date_to": date_to,
+            "absences": sorted(absences, key=lambda r: (r["group"], r["student"])),
+            "uzdots": uzdots, "quota": sorted(quota, key=lambda r: (r["group"], r["subject"]))}

@@ -23,6 +23,9 @@ _PURGE: dict[str, str] = {
     "digests": "DELETE FROM digests WHERE sent_at < :c",
     "runs": "DELETE FROM runs WHERE started_at < :c AND finished_at IS NOT NULL",
     "notices": "DELETE FROM notices WHERE date_to < :d",
+    "worklist": "DELETE FROM worklist WHERE status = 'sent' AND sent_at < :c",
+    "lesson_facts": "DELETE FROM lesson_facts WHERE date < :d",
+    "quota_tallies": "DELETE FROM quota_tallies WHERE counted_at < :c",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -512,7 +513,8 @@ def test_purge_drops_old_rows_and_keeps_what_is_open(store: StateStore) -> None:
     counts = store.purge(NOW + dt.timedelta(days=10))
     assert counts == {"verdicts": 1, "lessons": 1, "webhook_events": 1, "imported_records": 1,
                       "alert_ledger": 1, "audit": 1, "skips": 1, "outbox": 1, "digests": 1,
-                      "runs": 1, "notices": 1}
+                      "runs": 1, "notices": 1, "worklist": 0, "lesson_facts": 0,
+                      "quota_tallies": 0}
     assert not store.lesson_final("L1") and store.lesson_final("L2")
     assert sorted(r.key for r in store.pending_marks()) == ["L1:s2", "L2:s2"]  # pending stays
     assert {p.alert.lesson_id for p in store.ledger_pending()} == {"L1", "L2"}
@@ -520,3 +522,31 @@ def test_purge_drops_old_rows_and_keeps_what_is_open(store: StateStore) -> None:
     assert store.events("zoom", "L1") == [] and store.events("zoom", "L2") == [{}]
     assert [r["run_id"] for r in store.last_runs(5)] == [new]
     assert store.purge(NOW + dt.timedelta(days=10)) == dict.fromkeys(counts, 0)
+
+
+def test_facts_tallies_and_worklist_round_trip(tmp_path):
+    """Schema v3: lesson facts keep a known UZDOTS state; tallies replace; worklist pending→sent."""
+    import connectors.eklase.worklist as wl
+    from sync_jobs.state import LessonFact, QuotaTally
+
+    when = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    with StateStore.open(tmp_path / "s.sqlite") as store:
+        store.start_run("r1", when, [])
+        fact = LessonFact("L1", when.date(), 2, when, when + dt.timedelta(minutes=45), "g1",
+                          "m1", "t1", "remote_sync", uzdots="late", topic="entered")
+        store.save_lesson_facts([fact], "r1")
+        store.save_lesson_facts([dataclasses.replace(fact, uzdots="", topic="")], "r1")
+        assert store.lesson_facts(when.date(), when.date()) == [fact]
+        store.save_quota_tallies(dt.date(2026, 9, 1), [QuotaTally("g1", "m1", 3, 10)], "r1")
+        store.save_quota_tallies(dt.date(2026, 9, 1), [QuotaTally("g1", "m1", 4, 10)], "r1")
+        assert store.quota_tallies(dt.date(2026, 9, 1)) == [QuotaTally("g1", "m1", 4, 10)]
+        entry = wl.WorklistEntry("L1:s1", "t1", "L1", "s1", "n", False, ("30",), "x",
+                                 when.date(), 2, when, when + dt.timedelta(minutes=45), "g1",
+                                 "m1", comment="c")
+        assert store.worklist_claim([entry, entry], "r1") == 1
+        store.worklist_failed(["L1:s1"])
+        assert store.worklist_pending() == [dataclasses.replace(entry, attempts=1)]
+        assert store.worklist_mark_sent(["L1:s1"], "r1", "<m@x>") == 1
+        assert store.worklist_pending() == [] and store.worklist_message_ids() == {
+            "L1:s1": "<m@x>"}
+        assert store.worklist_claim([entry], "r2") == 0  # mailed once, never again

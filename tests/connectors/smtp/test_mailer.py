@@ -44,7 +44,7 @@ def test_plain_send_delivers_the_message_intact(smtp_server) -> None:
     [(mail_from, rcpt, _)] = server.handler.received
     assert (mail_from, rcpt) == (SENDER, ["ilze.kalnina@school.lv"])
     [got] = server.handler.messages()
-    assert got["Subject"] == ("kartiba: 1 paziņojums par attālinātajām mācībām "
+    assert got["Subject"] == ("[kartiba] 1 paziņojums par attālinātajām mācībām "
                               "(ET-22, 30.11.2026)")
     assert got["Message-ID"] == msg["Message-ID"]
     assert "ierakstiet UZDOTO e-klasē" in got.get_body(("plain",)).get_content()

@@ -318,23 +318,26 @@ def test_item_of_resolves_names_from_the_school() -> None:
 
 SUMMARY = {
     "period": "2026-W48", "date_from": dt.date(2026, 11, 23), "date_to": dt.date(2026, 11, 29),
-    "absences": [{"group": "ET-22", "student": "Jānis Bērziņš", "excused": 1, "unexcused": 2}],
-    "uzdots": [{"group": "ET-22", "subject": "Elektrotehnika", "teacher": "Ilze Kalniņa",
-                "missing": 1, "late": 3, "incomplete": 0}],
+    "absences": [{"group": "ET-22", "student": "Jānis Bērziņš", "excused": 1, "unexcused": 2,
+                  "remote": 5, "present": 2}],
+    "uzdots": [{"teacher": "Ilze Kalniņa", "remote": 6, "on_time": 2, "missing": 1, "late": 3,
+                "incomplete": 0, "topic_missing": 1}],
     "quota": [{"group": "ET-22", "subject": "Elektrotehnika", "remote_hours": 25,
-               "planned_hours": 120, "share": 0.2083, "state": "exceeded"}],
+               "planned_hours": 120, "share": 0.2083, "state": "exceeded",
+               "bar": [(120, "#c62828"), (2, "#222222"), (58, "#c62828")]}],
 }
 
 
 @pytest.mark.parametrize(("lang", "kind", "expected"), [
     pytest.param("lv", "class_teacher", ["Pārskats grupas audzinātājam (kārtības 21., 22., 32. p.)",
-                                         "Jānis Bērziņš: attaisnoti 1, neattaisnoti 2",
-                                         "nav ieraksta 1, ierakstīts par vēlu 3, nepilnīgs 0",
+                                         "Jānis Bērziņš: „n” attaisnoti 1, „n” neattaisnoti 2",
+                                         "Ilze Kalniņa: attālinātās stundas 6, laikā 2, par vēlu "
+                                         "3, nav ieraksta 1, nepilnīgs 0, nav tēmas 1",
                                          "25 no 120 stundām (20,8 %) — pārsniedz 20 %"],
                  id="lv-class-teacher"),
     pytest.param("en", "oversight", ["oversight of remote learning (kārtība point 6)",
-                                     "Jānis Bērziņš: excused 1, unexcused 2",
-                                     "missing 1, late 3, incomplete 0",
+                                     'Jānis Bērziņš: "n" excused 1, "n" unexcused 2',
+                                     "on time 2, late 3, missing 1, incomplete 0, no topic 1",
                                      "25 of 120 hours (20.8 %) — above 20 %"],
                  id="en-oversight"),
 ])
@@ -344,7 +347,9 @@ def test_digest(lang: str, kind: str, expected: list[str]) -> None:
     text, source = bodies(msg)
     for phrase in expected:
         assert phrase in text
-    assert "<td>Jānis Bērziņš</td>" in source
+    assert '<th scope="row" style="text-align: left;">Jānis Bērziņš</th>' in source
+    assert 'bgcolor="#222222"' in source and "<svg" not in source  # CSS bars, no SVG in mail
+    assert "<caption" in source and "2026-W48" not in text
     parsed = reparse(msg)
     assert json.loads(parsed["X-Kartiba-Digest"]) == {"kind": kind, "period": "2026-W48"}
     assert parse_alerts_header(parsed) == []
