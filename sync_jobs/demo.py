@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from sandbox.scenario import load_scenario
+from sandbox.scenario import Scenario, load_scenario
 from sandbox.stack import Sandboxes, start_sandboxes, to_toml
 from sync_jobs.runner import RunSummary, run_once
 from sync_jobs.settings import Settings, load_settings

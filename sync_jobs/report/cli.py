@@ -21,8 +21,9 @@ def _date(text: str) -> dt.date:
 def add_parser(sub, common: argparse.ArgumentParser | None = None) -> None:
     """Add ``report`` to the CLI's subcommands (``common``: the options every command takes)."""
     report = sub.add_parser(
-        "report", parents=[common] if common is not None else [], help="attendance, quota and UZDOTS report from the state store "
-                       "(HTML with charts, XLSX, CSV, JSON)")
+        "report", parents=[common] if common is not None else [],
+        help="attendance, quota and UZDOTS report from the state store "
+             "(HTML with charts, XLSX, CSV, JSON)")
     report.add_argument("--group", help="one group (its e-klase id or name)")
     report.add_argument("--subject", help="one subject (its e-klase id or name)")
     report.add_argument("--from", dest="date_from", type=_date,
