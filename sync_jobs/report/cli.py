@@ -29,10 +29,12 @@ def add_parser(sub, common: argparse.ArgumentParser | None = None) -> None:
     report.add_argument("--from", dest="date_from", type=_date,
                         help="first day (default: 1 September of the school year)")
     report.add_argument("--to", dest="date_to", type=_date, help="last day (default: today)")
-    report.add_argument("--format", choices=FORMATS, default="html")
+    report.add_argument("--format", choices=FORMATS, default="html",
+                        help="output format (default: html)")
     report.add_argument("--out", type=Path,
                         help="output file (default: standard output; XLSX: kartiba-report.xlsx)")
-    report.add_argument("--lang", choices=["lv", "en"], default=None)
+    report.add_argument("--lang", choices=["lv", "en"], default=None,
+                        help="language (default: school.language)")
     report.add_argument("--ids-only", action="store_true",
                         help="show e-klase ids instead of names; no call to the journal at all")
 
