@@ -270,6 +270,7 @@ def serve_forever(scenario_path: Path | None, now: dt.datetime | None,
         settings_out.chmod(0o600)
         _print_serving(scenario, boxes, settings_out, mail_dir)
         ticker = _SandboxTicker(boxes, clock, mail_dir)
+        _stop_on_sigterm()
         try:
             while True:
                 ticker.tick()
@@ -277,6 +278,16 @@ def serve_forever(scenario_path: Path | None, now: dt.datetime | None,
         except KeyboardInterrupt:
             print("stopped")
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemctl stop, kill) stops the sandbox like Ctrl-C, closing its servers."""
+    import signal
+
+    def stop(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _print_serving(scenario: Scenario, boxes: Sandboxes, settings_out: Path,

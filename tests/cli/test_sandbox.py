@@ -24,7 +24,7 @@ def _wait_for(predicate, what: str, timeout: float = 60.0) -> None:
 
 @pytest.fixture
 def served(tmp_path):
-    """``kartiba sandbox serve`` of scenario 01 as a process, stopped with Ctrl-C (SIGINT)."""
+    """``kartiba sandbox serve`` of scenario 01 as a process, stopped with SIGTERM."""
     settings = tmp_path / "sandbox-kartiba.toml"
     mail = tmp_path / "mail"
     log = (tmp_path / "serve.log").open("w")
@@ -38,12 +38,13 @@ def served(tmp_path):
                   (tmp_path / "serve.log").read_text(), "the sandbox to serve")
         yield settings, mail, tmp_path / "serve.log"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+    assert proc.returncode == 0  # SIGTERM stops it cleanly, like Ctrl-C
 
 
 def test_serve_with_a_movable_clock_and_a_mail_folder(served):
