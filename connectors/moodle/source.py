@@ -59,6 +59,14 @@ from pydantic import ValidationError
 
 from connectors.errors import ConfigError, NotFoundError, ProtocolError, RecordError
 from connectors.moodle.client import MoodleClient, WsDeniedError, WsFailedError, WsNotFoundError
+from connectors.moodle.gaps import (
+    GROUPS_RIGHT,
+    USER_EMAIL_RIGHT,
+    Incomplete,
+    denied_detail,
+    raise_for_warnings,
+    warning_detail,
+)
 from connectors.moodle.models import (
     Assignment,
     CompletionStatus,
@@ -69,11 +77,11 @@ from connectors.moodle.models import (
     QuizAttempt,
     SiteInfo,
     Submission,
-    WsWarning,
     from_unix,
     parse_items,
     warnings_of,
 )
+from connectors.moodle.rights import RightsCheck
 from connectors.moodle.settings import MoodleSettings
 from mappings.model import (
     ActivityEvidence,
@@ -97,52 +105,10 @@ REQUIRED_FUNCTIONS = (
     "mod_quiz_get_user_attempts",
     "core_completion_get_activities_completion_status",
 )
-#: The right each function needs beyond ``webservice/rest:use`` (named in gaps and by check).
-RIGHTS = {
-    "core_course_get_course_module": "moodle/course:view",
-    "core_enrol_get_enrolled_users": "moodle/course:viewparticipants",
-    "mod_assign_get_assignments": "moodle/course:view",
-    "mod_assign_get_submissions": "mod/assign:grade",
-    "mod_assign_get_submission_status": "mod/assign:grade",
-    "mod_quiz_get_quizzes_by_courses": "mod/quiz:view",
-    "mod_quiz_get_user_attempts": "mod/quiz:viewreports",
-    "core_completion_get_activities_completion_status": "report/progress:view",
-}
-_CODE_RIGHTS = {"accessexception": "webservice/rest:use",
-                "requireloginerror": "moodle/course:view"}
-USER_EMAIL_RIGHT = "moodle/course:useremail"
-GROUPS_RIGHT = "moodle/site:accessallgroups"
 _NO_SUBMISSIONS = "3"  # warningcode of "No submissions found": nothing is missing
 _COMPLETED = {1, 2, 3}  # complete, complete-pass, complete-fail: the student engaged
 
 Evidence = dict[ActivityRef, ActivityEvidence]
-
-
-class Incomplete(Exception):
-    """The evidence of one activity is incomplete: ``gap`` and ``detail`` say why."""
-
-    def __init__(self, gap: EvidenceGap, detail: str) -> None:
-        super().__init__(detail)
-        self.gap = gap
-        self.detail = detail
-
-
-def right_of(function: str, errorcode: str = "") -> str:
-    """The Moodle capability behind a refused call (``errorcode`` wins over ``function``)."""
-    return _CODE_RIGHTS.get(errorcode) or RIGHTS.get(function, "")
-
-
-def denied_detail(function: str, errorcode: str) -> str:
-    """A short, id-only description of a refused call: function, code and the right."""
-    right = right_of(function, errorcode)
-    return f"{function}: {errorcode}" + (f" (needs {right})" if right else "")
-
-
-def warning_detail(function: str, warning: WsWarning) -> str:
-    """A short description of an answer's warning: function, code, item and the right."""
-    right = RIGHTS.get(function, "")
-    return (f"{function}: warningcode {warning.warningcode} for {warning.item} "
-            f"{warning.itemid}" + (f" (needs {right})" if right else ""))
 
 
 @dataclass
@@ -166,7 +132,7 @@ class _Ask:
     due: dt.datetime | None = None  # the earliest due of the linking lessons
 
 
-class MoodleActivitySource:
+class MoodleActivitySource(RightsCheck):
     """Evidence of asynchronous work on skolo.lv for UZDOTS activity links.
 
     Args:
@@ -250,85 +216,6 @@ class MoodleActivitySource:
                               setting="moodle.service")
         return (f"moodle: {info.sitename or '?'} (Moodle {info.release or '?'}), "
                 f"web-service user id {info.userid}")
-
-    def rights(self, refs: Sequence[ActivityRef]) -> list[tuple[str, str]]:
-        """Prove the account's rights on what the lessons link (for ``kartiba check``).
-
-        For the courses of ``refs`` and of ``settings.course_ids``, calls what a run calls —
-        the enrolled users (e-mails, groups), the submissions of the linked assignments (their
-        warnings), one student's earlier attempts, quiz attempts and completion — and names
-        the missing right of each refusal or warning. Read-only, a handful of calls.
-
-        Returns:
-            ``(level, message)`` pairs, level ``OK``, ``WARN`` or ``FAIL``.
-        """
-        with self._lock:
-            usable = [ref for ref in dict.fromkeys(refs) if self._is_ours(ref)]
-            self._locate(usable)
-            findings = [("WARN", f"a lesson links cmid {cmid}, which this Moodle cannot use: "
-                         f"{failure.detail}")
-                        for cmid, failure in self._loc.failed.items()
-                        if failure.gap is EvidenceGap.INVALID_LINK]
-            findings += [("FAIL", failure.detail) for failure in self._loc.failed.values()
-                         if failure.gap is not EvidenceGap.INVALID_LINK]
-            targets = self._targets(usable)
-            courses = sorted(set(self.settings.course_ids) | {c for c, _ in targets})
-            for course in courses:
-                findings += self._course_rights(course, [t for c, t in targets if c == course])
-            return findings or [("WARN", "no course to check: set moodle.course_ids or link "
-                                         "an activity in a recent UZDOTS entry")]
-
-    def _targets(self, refs: Sequence[ActivityRef]) -> list[tuple[int, Any]]:
-        """(course, located activity) of each usable link."""
-        out: list[tuple[int, Any]] = []
-        for ref in refs:
-            cmid = ref.cmid or 0
-            found = (self._loc.assignments.get(cmid) or self._loc.quizzes.get(cmid)
-                     or self._loc.modules.get(cmid))
-            if found is not None:
-                out.append((found.course, found))
-        return out
-
-    def _course_rights(self, course: int, targets: Sequence[Any]) -> list[tuple[str, str]]:
-        """The findings for one course: its users, then each kind of linked activity."""
-        try:
-            students = self._course_students(course)
-        except Incomplete as gap:
-            return [("FAIL", f"course {course}: {gap.detail}")]
-        if not students:
-            return [("WARN", f"course {course} lists no students: the account lacks "
-                             f"{GROUPS_RIGHT} (separate groups) or "
-                             "moodle/course:viewsuspendedusers, or nobody is enrolled")]
-        first = next(iter(students.values()))
-        found = [("OK", f"course {course}: {len(students)} students with e-mails")]
-        probes = [self._probe_assign(t, first.id) for t in targets if isinstance(t, Assignment)]
-        probes += [self._probe(f"quiz {t.id}", lambda t=t: self._user_attempts(t.id, first.id))
-                   for t in targets if isinstance(t, Quiz)]
-        if any(isinstance(t, CourseModule) for t in targets):
-            probes.append(self._probe(f"course {course} completion",
-                                      lambda: self._statuses(course, first.id)))
-        return found + [p for p in probes if p is not None]
-
-    def _probe_assign(self, assignment: Assignment, user_id: int) -> tuple[str, str] | None:
-        self._load_submissions({assignment.id})
-        rows = self._submissions.get(assignment.id)
-        if isinstance(rows, Incomplete):
-            return "FAIL", f"assignment {assignment.id}: {rows.detail}"
-        return self._probe(f"assignment {assignment.id}",
-                           lambda: self._previous_attempts(assignment.id, user_id))
-
-    @staticmethod
-    def _probe(what: str, call: Any) -> tuple[str, str] | None:
-        """Run one per-student call; a refusal or warning is a finding naming the right."""
-        try:
-            call()
-        except Incomplete as gap:
-            return "FAIL", f"{what}: {gap.detail}"
-        except WsDeniedError as exc:
-            return "FAIL", f"{what}: {denied_detail(exc.function, exc.errorcode)}"
-        except (WsNotFoundError, WsFailedError) as exc:
-            return "WARN", f"{what}: {exc.function}: {exc.errorcode}"
-        return None
 
     # ------------------------------------------------------------------ locating
 
@@ -527,7 +414,7 @@ class MoodleActivitySource:
         key = (assignment_id, user_id)
         if key not in self._history:
             payload = self.client.submission_status(assignment_id, user_id)
-            _raise_for_warnings("mod_assign_get_submission_status", payload)
+            raise_for_warnings("mod_assign_get_submission_status", payload)
             good, bad = parse_items(PreviousAttempt, _list(payload, "previousattempts"))
             self._report_bad(bad, f"assignment {assignment_id} previous attempt")
             self._history[key] = [p.submission for p in good if p.submission is not None]
@@ -650,7 +537,7 @@ class MoodleActivitySource:
             except NotFoundError:
                 self._report(f"quiz {quiz_id} user {user_id}", "user or quiz not found")
                 payload = {}
-            _raise_for_warnings("mod_quiz_get_user_attempts", payload)
+            raise_for_warnings("mod_quiz_get_user_attempts", payload)
             good, bad = parse_items(QuizAttempt, _list(payload, "attempts"))
             self._report_bad(bad, f"quiz {quiz_id} attempt")
             self._attempts[key] = good
@@ -664,7 +551,7 @@ class MoodleActivitySource:
             except NotFoundError:
                 self._report(f"course {course_id} user {user_id}", "completion not found")
                 payload = {}
-            _raise_for_warnings("core_completion_get_activities_completion_status", payload)
+            raise_for_warnings("core_completion_get_activities_completion_status", payload)
             good, bad = parse_items(CompletionStatus, _list(payload, "statuses"))
             self._report_bad(bad, f"course {course_id} completion")
             self._completion[key] = good
@@ -682,12 +569,6 @@ class MoodleActivitySource:
                             system=SYSTEM, record=record)
         log.warning(error.message)
         self.errors.append(error)
-
-
-def _raise_for_warnings(function: str, payload: Any) -> None:
-    """Warnings in a per-student answer: what it lists may be incomplete."""
-    for warning in warnings_of(payload):
-        raise Incomplete(EvidenceGap.WARNINGS, warning_detail(function, warning))
 
 
 def _submitted_at(assignment: Assignment, row: Submission) -> dt.datetime | None:
