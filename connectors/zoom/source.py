@@ -255,8 +255,6 @@ class ZoomMeetingSource(RunScopedSource):
             return running
         return self._cache.get(("running", meeting_id), ask)
 
-    # -- per meeting / instance (cached)
-
     def _list_instances(self, meeting_id: str) -> list[PastMeetingInstance] | None:
         """The meeting's ended instances; None when Zoom has no such meeting."""
         try:

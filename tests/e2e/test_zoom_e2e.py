@@ -1,9 +1,12 @@
 """End to end over loopback: the real Zoom connector against the Zoom stand-in.
 
-Covers a restarted meeting (two instances merged), UUIDs with ``/`` and ``//``, 650
-participants over 3 pages, rate limits hit and honoured, the Heavy daily cap, a meeting not
-ended yet, token renewal, webhooks delivered to the real receiver, and the call budget:
-1 token + 1 instance list + report pages per relevant instance + recordings (+ download).
+Covers a restarted meeting (two instances merged), UUIDs with ``/``, ``//`` and a single
+``/`` inside, 650 participants over 3 pages, rate limits hit and honoured, the Heavy daily
+cap, a lesson whose own instance still runs while an earlier one of the same meeting has
+ended (``meeting_running``), a report not ready yet (``report_not_ready``), token renewal,
+webhooks delivered to the real receiver, and the call budget: 1 token + 1 instance list +
+report pages per instance that may overlap the lesson + recordings (+ download) + one
+``GET /meetings/{id}`` only when no ended instance reaches the lesson end.
 """
 
 from __future__ import annotations
