@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import logging
 import random
 import re
@@ -22,6 +23,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 import requests
+import urllib3
 from lxml import etree
 from tenacity import (
     RetryCallState,
@@ -269,6 +271,11 @@ class HttpSettings:
     backoff_max: float = 30.0
     max_retry_after: float = 120.0  # longer waits fail the request as rate-limited
     ca_bundle: str | None = None  # extra CA bundle; TLS verification is never switched off
+    #: the whole call (every attempt, wait and byte of the answer) ends by then, seconds:
+    #: the read timeout bounds each socket read only, and a server trickling one byte a
+    #: second never trips it
+    total_timeout: float = 300.0
+    max_body_bytes: int = 50_000_000  # a larger answer fails the call (never held in memory)
 
 
 @dataclass
@@ -321,11 +328,12 @@ class HttpClient:
             AuthError, PermissionDeniedError, NotFoundError, RateLimitedError,
             TransientError, UpstreamError: per :data:`STATUS_ACTIONS`.
         """
-        state = {"reauthed": False}
+        deadline = time.monotonic() + self.settings.total_timeout
+        state: dict[str, Any] = {"reauthed": False, "deadline": deadline}
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.max_attempts),
             retry=retry_if_exception_type(_Retryable),
-            wait=self._wait,
+            wait=functools.partial(self._wait, deadline=deadline),
             sleep=self.sleep,
             before_sleep=self._log_retry,
             reraise=True,
@@ -344,8 +352,22 @@ class HttpClient:
 
     # -- internals
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState, deadline: float | None = None) -> float:
+        """Seconds before the next attempt.
+
+        Raises:
+            UpstreamError: the failed attempt's error, when waiting would end after the
+                call's deadline (the call gives up instead of sleeping past it).
+        """
         exc = state.outcome.exception() if state.outcome else None
+        wait = self._backoff(state, exc)
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            raise exc.error if isinstance(exc, _Retryable) else TransientError(
+                f"{self.upstream}: no answer within {self.settings.total_timeout:.0f} s",
+                upstream=self.upstream)
+        return wait
+
+    def _backoff(self, state: RetryCallState, exc: BaseException | None) -> float:
         if isinstance(exc, _Retryable) and exc.wait >= 0:
             return exc.wait
         n = state.attempt_number
@@ -369,16 +391,19 @@ class HttpClient:
         if callable(kwargs.get("data")):  # a body built afresh for every attempt
             kwargs["data"] = kwargs["data"]()
         headers = dict(kwargs.pop("headers", None) or {})
-        kwargs.setdefault("timeout", (self.settings.connect_timeout, self.settings.read_timeout))
         if limiter is not None:
             limiter.acquire()
         if authenticate and self.auth is not None:  # after the wait: a token renewed meanwhile
             self.auth.apply(headers)
+        deadline = state["deadline"]
+        kwargs["timeout"] = self._timeouts(kwargs.get("timeout"), deadline, url)
         started = time.monotonic()
         status: int | None = None
         try:
-            response = self.session.request(method, url, headers=headers, **kwargs)
+            response = self.session.request(method, url, headers=headers, stream=True,
+                                            **kwargs)
             status = response.status_code
+            self._read_body(response, deadline, method, url)
         except requests.exceptions.SSLError as exc:
             raise ConfigError(
                 f"{self.upstream}: TLS verification failed for {scrub(self._host(url))}; "
@@ -387,7 +412,8 @@ class HttpClient:
             ) from None
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+                requests.exceptions.ContentDecodingError,
+                urllib3.exceptions.HTTPError, OSError) as exc:  # the body's read, urllib3's
             raise _Retryable(-1, TransientError(
                 f"{self.upstream}: no (complete) answer from {self._host(url)} "
                 f"({type(exc).__name__})",
@@ -395,6 +421,61 @@ class HttpClient:
         finally:
             self.stats.record(self.upstream, time.monotonic() - started, status)
         return self._judge(response, limiter, state, method, url)
+
+    def _timeouts(self, asked: Any, deadline: float, url: str) -> tuple[float, float]:
+        """(connect, read) timeouts of one attempt, none longer than what is left of the call.
+
+        Raises:
+            TransientError: nothing is left of the call's total timeout.
+        """
+        connect, read = (asked if isinstance(asked, tuple) else
+                         (self.settings.connect_timeout, asked or self.settings.read_timeout))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._too_slow(url)
+        return min(connect, left), min(read, left)
+
+    def _too_slow(self, url: str) -> TransientError:
+        return TransientError(
+            f"{self.upstream}: no complete answer from {self._host(url)} within "
+            f"{self.settings.total_timeout:.0f} s (total_timeout)", upstream=self.upstream)
+
+    def _read_body(self, response: requests.Response, deadline: float, method: str,
+                   url: str) -> None:
+        """Read a streamed answer into ``response.content``, within the call's deadline and
+        the body size cap (checked at every chunk, so neither a trickle nor a flood holds
+        the run).
+
+        Raises:
+            TransientError: the deadline passed (not retried: the call's time is up).
+            UpstreamError: the answer is larger than ``max_body_bytes`` (not retried).
+        """
+        cap = self.settings.max_body_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise self._too_big(method, url, response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        read = getattr(response.raw, "read1", None) or response.raw.read
+        while chunk := read(65536, decode_content=True):
+            size += len(chunk)
+            if size > cap:
+                response.close()
+                raise self._too_big(method, url, response.status_code)
+            if time.monotonic() > deadline:
+                response.close()
+                raise self._too_slow(url)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # what requests' own .content would hold
+        response._content_consumed = True
+        response.close()  # back to the pool
+
+    def _too_big(self, method: str, url: str, status: int) -> UpstreamError:
+        return UpstreamError(
+            f"{self.upstream}: {method} {scrub(self._path(url))} -> an answer larger than "
+            f"{self.settings.max_body_bytes // 1_000_000} MB, refused (max_answer_mb)",
+            upstream=self.upstream, status=status)
 
     def _judge(self, response, limiter, state, method, url) -> requests.Response:
         action = (self.classify(response) if self.classify else None) or action_for(

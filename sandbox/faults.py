@@ -18,6 +18,9 @@ kind                        what the client sees
 ``malformed``               ``200`` whose (complete) body is the first half of the document:
                             broken JSON or XML
 ``slow``                    the normal answer, ``slow_s`` seconds late (below the timeout)
+``trickle``                 ``200`` with the full ``Content-Length`` at once, then the body
+                            one byte every ``trickle_s`` seconds: no single read ever times
+                            out, only the client's overall deadline ends the call
 ==========================  =================================================================
 
 Any other kind is *server-specific*: it applies to servers that define a hook
@@ -55,7 +58,7 @@ STATUS_KINDS = {"http_500": 500, "http_502": 502, "http_503": 503}
 #: Kinds decided before the request is served (the upstream did nothing).
 BEFORE_KINDS = frozenset({*RATE_LIMIT_KINDS, *STATUS_KINDS, "reset"})
 #: Kinds applied to the served answer (the upstream did the work; the answer suffers).
-AFTER_KINDS = frozenset({"read_timeout", "truncated", "malformed", "slow"})
+AFTER_KINDS = frozenset({"read_timeout", "truncated", "malformed", "slow", "trickle"})
 GENERIC_KINDS = tuple(sorted(BEFORE_KINDS | AFTER_KINDS))
 
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
@@ -75,6 +78,7 @@ class Outcome:
         reset: reset the connection (RST) instead of answering.
         drop: close the connection without answering (after ``delay``).
         send_bytes: send only this many bytes of the body while declaring its full length.
+        trickle: seconds between two bytes of the body (0: the body at once).
     """
 
     response: Response | None
@@ -83,6 +87,7 @@ class Outcome:
     reset: bool = False
     drop: bool = False
     send_bytes: int | None = None
+    trickle: float = 0.0
 
 
 def hook_name(kind: str) -> str:
@@ -108,6 +113,7 @@ class FaultPlan:
         timeout_s: how late a ``read_timeout`` answer is (make it exceed the client's
             read timeout).
         slow_s: (min, max) seconds of delay of a ``slow`` answer.
+        trickle_s: seconds between two bytes of a ``trickle`` answer.
         exempt: requests for which nothing is ever injected.
         clock: wall clock for the dates of ``Retry-After``.
 
@@ -118,6 +124,7 @@ class FaultPlan:
     def __init__(self, seed: int, rates: Mapping[str, float], max_faults: int | None = None,
                  *, max_per_kind: Mapping[str, int] | None = None, retry_after_s: float = 1.0,
                  timeout_s: float = 3.0, slow_s: tuple[float, float] = (0.2, 0.8),
+                 trickle_s: float = 1.0,
                  exempt: Callable[[Request], bool] | None = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         if any(rate < 0 for rate in rates.values()):
@@ -131,6 +138,7 @@ class FaultPlan:
         self.retry_after_s = retry_after_s
         self.timeout_s = timeout_s
         self.slow_s = slow_s
+        self.trickle_s = trickle_s
         self.exempt = exempt
         self.enabled = True
         self.injected: Counter[str] = Counter()
@@ -259,7 +267,8 @@ class FaultPlan:
         if response is None:
             return Outcome(None, drop=True)
         cut = len(response.body) // 2
-        if kind in {"truncated", "malformed"} and (response.status != 200 or cut < 1):
+        if kind in {"truncated", "malformed", "trickle"} and (response.status != 200
+                                                               or cut < 1):
             return Outcome(response)  # only a successful answer with a body can be cut
         if not self._take(kind):
             return Outcome(response)
@@ -269,6 +278,8 @@ class FaultPlan:
             return Outcome(response, kind, delay=rng.uniform(*self.slow_s))
         if kind == "truncated":
             return Outcome(response, kind, send_bytes=cut)
+        if kind == "trickle":
+            return Outcome(response, kind, trickle=self.trickle_s)
         response.body = response.body[:cut]
         return Outcome(response, kind)
 

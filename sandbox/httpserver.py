@@ -157,12 +157,21 @@ class LoopbackServer:
                 self.end_headers()
                 if self.command == "HEAD":
                     return
+                if outcome.trickle > 0:  # a byte at a time, until done or the client left
+                    self._trickle(resp.body, outcome.trickle)
+                    return
                 if outcome.send_bytes is not None:  # a truncated answer: part, then close
                     self.wfile.write(resp.body[:outcome.send_bytes])
                     self.wfile.flush()
                     self.close_connection = True
                     return
                 self.wfile.write(resp.body)
+
+            def _trickle(self, body: bytes, every: float) -> None:
+                for index in range(len(body)):
+                    self.wfile.write(body[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(every)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 

@@ -284,6 +284,8 @@ class EklaseClient:
         self.http = HttpClient(
             upstream=UPSTREAM,
             settings=HttpSettings(connect_timeout=settings.connect_timeout,
+                                  total_timeout=settings.total_timeout,
+                                  max_body_bytes=int(settings.max_answer_mb * 1_000_000),
                                   read_timeout=settings.read_timeout,
                                   max_attempts=settings.max_attempts,
                                   ca_bundle=settings.ca_bundle),

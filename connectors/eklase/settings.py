@@ -67,6 +67,9 @@ class EklaseSettings(BaseModel):
     operation_timeout: float = Field(60.0, gt=0)
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    #: the whole of one call (all its attempts, waits and the answer's last byte), seconds
+    total_timeout: float = Field(300.0, gt=0)
+    max_answer_mb: float = Field(50.0, gt=0)  # a larger answer fails that call
     ca_bundle: str | None = None
     max_attempts: int = Field(5, ge=1, le=10)
     max_retry_after: float = Field(60.0, ge=0)

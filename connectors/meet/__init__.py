@@ -49,6 +49,8 @@ def build(settings: MeetSettings, *, now: dt.datetime | None = None,
     credentials = load_service_account(settings)
     session = session or requests.Session()
     http_settings = HttpSettings(connect_timeout=settings.connect_timeout,
+                                 total_timeout=settings.total_timeout,
+                                 max_body_bytes=int(settings.max_answer_mb * 1_000_000),
                                  read_timeout=settings.read_timeout,
                                  ca_bundle=settings.ca_bundle)
     if settings.ca_bundle:

@@ -30,6 +30,9 @@ class MeetSettings(BaseModel):
     token_url: str = "https://oauth2.googleapis.com/token"
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    #: the whole of one call (all its attempts, waits and the answer's last byte), seconds
+    total_timeout: float = Field(300.0, gt=0)
+    max_answer_mb: float = Field(50.0, gt=0)  # a larger answer fails that call
     ca_bundle: str | None = None  # extra CA bundle file; TLS verification is never disabled
     rate_per_s: float = Field(5.0, gt=0)  # our own request rate towards the Meet API
     retention_days: int = Field(30, ge=1)  # Meet deletes conference records 30 days after end

@@ -48,6 +48,8 @@ def build(settings: TeamsSettings, *, now: dt.datetime | None = None,
                           setting=f"teams.{missing[0]}")
     session = session or requests.Session()
     http_settings = HttpSettings(connect_timeout=settings.connect_timeout,
+                                 total_timeout=settings.total_timeout,
+                                 max_body_bytes=int(settings.max_answer_mb * 1_000_000),
                                  read_timeout=settings.read_timeout,
                                  ca_bundle=settings.ca_bundle)
     login = HttpClient(upstream="teams", base_url=settings.login_url, settings=http_settings,

@@ -27,6 +27,9 @@ class TeamsSettings(BaseModel):
     login_url: str = "https://login.microsoftonline.com"
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    #: the whole of one call (all its attempts, waits and the answer's last byte), seconds
+    total_timeout: float = Field(300.0, gt=0)
+    max_answer_mb: float = Field(50.0, gt=0)  # a larger answer fails that call
     ca_bundle: str | None = None  # extra CA bundle file; TLS verification is never disabled
     rate_per_s: float = Field(4.0, gt=0)  # our own request rate towards Graph
 

@@ -52,6 +52,8 @@ def build_client(settings: ZoomSettings, *, session: requests.Session | None = N
         names = ", ".join(f"zoom.{name}" for name in missing)
         raise ConfigError(f"zoom: missing settings: {names}", setting=missing[0])
     transport = HttpSettings(connect_timeout=settings.connect_timeout,
+                             total_timeout=settings.total_timeout,
+                             max_body_bytes=int(settings.max_answer_mb * 1_000_000),
                              read_timeout=settings.read_timeout, ca_bundle=settings.ca_bundle)
     session = session or requests.Session()
     token_http = HttpClient(UPSTREAM, settings=transport, session=session, stats=stats,

@@ -66,6 +66,9 @@ class ZoomSettings(BaseModel):
     webhook_max_age_s: int = Field(300, gt=0, le=3600)  # older signed requests are rejected
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    #: the whole of one call (all its attempts, waits and the answer's last byte), seconds
+    total_timeout: float = Field(300.0, gt=0)
+    max_answer_mb: float = Field(50.0, gt=0)  # a larger answer fails that call
     ca_bundle: str | None = None  # extra CA bundle file; TLS verification is never disabled
     max_workers: int = Field(4, ge=1, le=32)  # instances fetched in parallel per meeting
 

@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from sandbox.faults import FaultPlan
 from sandbox.scenario import load_scenario
 from sandbox.stack import start_sandboxes, to_toml
 from sync_jobs.state import StateStore
@@ -40,11 +42,14 @@ def _hostile(tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def served(path: Path, tmp_path: Path):
-    """The scenario served on loopback, with a settings file pointing at it."""
+def served(path: Path, tmp_path: Path, **sections: dict):
+    """The scenario served on loopback, with a settings file pointing at it (``sections``:
+    settings added to the stack's, by section)."""
     scenario = load_scenario(path)
     with ExitStack() as stack:
         boxes = start_sandboxes(scenario, tmp_path, stack)
+        for name, values in sections.items():
+            boxes.settings_tree[name].update(values)
         config = tmp_path / "kartiba.toml"
         config.write_text(to_toml(boxes.settings_tree), encoding="utf-8")
         boxes.world.set_now(scenario.runs[-1])
@@ -158,3 +163,17 @@ def test_hostile_drop_folder_files_are_reported_by_name_and_skipped(tmp_path):
     written = {(w["lesson"], w["student"]) for w in boxes.eklase.writes
                if w["status"] == "created"}
     assert ("A2", "s8") in written and ("A2", "s7") not in written  # the UTF-16 export counted
+
+
+def test_a_trickling_gateway_ends_the_call_at_its_deadline(tmp_path):
+    """Item 5: the gateway sends one byte every 0.2 s (no socket read ever times out); the
+    call ends at eklase.total_timeout and the run says so in one line, exit 1."""
+    with served(PRESENCE, tmp_path, eklase={"total_timeout": 3}) as (boxes, config, scenario):
+        boxes.eklase.faults = FaultPlan(5, {"trickle": 1.0}, trickle_s=0.2)
+        started = time.monotonic()
+        proc = kartiba_run(config, scenario.runs[-1])
+        took = time.monotonic() - started
+    assert took < 20, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 1
+    assert "eklase: no complete answer" in proc.stderr and "within 3 s" in proc.stderr

@@ -269,7 +269,8 @@ def test_observers_see_the_outcome_before_the_client(echo: Echo) -> None:
 def test_generic_kinds_are_the_documented_ones() -> None:
     assert set(GENERIC_KINDS) == {
         "rate_limit_seconds", "rate_limit_http_date", "rate_limit_iso_date", "http_500",
-        "http_502", "http_503", "reset", "read_timeout", "truncated", "malformed", "slow"}
+        "http_502", "http_503", "reset", "read_timeout", "truncated", "malformed", "slow",
+        "trickle"}
 
 
 # --------------------------------------------------------------------------- Zoom's own faults
