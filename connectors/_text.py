@@ -15,22 +15,32 @@ import unicodedata
 #: Unicode categories that are never part of a displayed name: controls (CR, LF, TAB, NUL),
 #: format characters (zero-width, bidi overrides) and line/paragraph separators.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+#: Of those, the ones that separate words (become a space); format characters just go.
+_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 #: What an address may not contain anywhere (whitespace, list and header punctuation).
 _NOT_IN_ADDRESS = re.compile(r"[\s,;<>()\[\]\\\"]")
 _LOCAL_ASCII = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$")
 
 
 def clean_name(value: object) -> object:
-    """A display name without control characters: each becomes a space, runs collapse.
+    """A display name without control characters: line breaks, tabs and other controls
+    become a space, invisible format characters (zero-width space, bidi marks) go, and runs
+    of spaces collapse.
 
     A pydantic ``mode="before"`` validator: anything that is not a string passes unchanged
     (the field's own type check reports it).
     """
     if not isinstance(value, str):
         return value
-    shown = "".join(" " if unicodedata.category(ch) in _INVISIBLE_CATEGORIES else ch
-                    for ch in value)
+    shown = "".join(_shown(ch) for ch in value)
     return " ".join(shown.split())
+
+
+def _shown(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category in _BREAKING_CATEGORIES:
+        return " "
+    return "" if category in _INVISIBLE_CATEGORIES else ch
 
 
 def _ascii_domain(domain: str) -> str | None:

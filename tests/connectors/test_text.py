@@ -14,7 +14,7 @@ from connectors.smtp.client import map_error
 @pytest.mark.parametrize(("raw", "clean"), [
     ("Ilze Kalniņa\n", "Ilze Kalniņa"),
     ("ET-22\r\nBcc: x@evil.example", "ET-22 Bcc: x@evil.example"),
-    ("A\u200bnna\tLiepa\u2028", "A nna Liepa"),
+    ("A\u200bnna\tLiepa\u2028", "Anna Liepa"),
     ("  Jānis   Bērziņš ", "Jānis Bērziņš"),
     (None, None),
 ])
