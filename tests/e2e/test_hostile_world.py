@@ -78,6 +78,8 @@ def kartiba_run(config: Path, at) -> subprocess.CompletedProcess:
 
 def test_hostile_journal_data_stops_nothing(hostile):
     boxes, config, scenario = hostile
+    # the first recipient in sending order is refused for now: the others still get theirs
+    boxes.smtp.tempfail = lambda mail_from, rcpt_tos, raw: "direktora" in rcpt_tos[0]
     proc = kartiba_run(config, scenario.runs[-1])
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     # item 4: the id with '@' is written and audited like any other
@@ -91,17 +93,23 @@ def test_hostile_journal_data_stops_nothing(hostile):
         pending = {i.recipient for i in store.ledger_pending()}
     finally:
         store.close()
-    # item 3: the teacher after the unusable address still got her mail, with clean headers
+    # item 3: names cleaned at the boundary; the teacher's mail went out with clean headers
     to = [addr for m in boxes.smtp.messages for addr in m.rcpt_tos]
     assert to == ["ilze.kalnina@school.lv"]
     for received in boxes.smtp.messages:
         assert "Bcc" not in received.message
         assert all("\n" not in str(v) and "\r" not in str(v)
                    for v in received.message.values())
-    # the class teacher's alerts stay pending (the relay offers no SMTPUTF8): told, not lost
-    assert pending == {"andris.liepiņš@school.lv"}
+    # the class teacher's non-ASCII address: the oversight is told instead (refused for now,
+    # so pending for the next run, and the run says so)
+    assert pending == {"direktora.vietniece@school.lv"}
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "left for the next run" in proc.stderr
+
+    boxes.smtp.tempfail = None
+    again = kartiba_run(config, scenario.runs[-1])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [m.rcpt_tos for m in boxes.smtp.messages][1:] == [["direktora.vietniece@school.lv"]]
 
 
 def test_a_dtd_in_a_gateway_answer_is_one_line(presence):
