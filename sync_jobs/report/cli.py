@@ -12,10 +12,13 @@ from sync_jobs.report.labels import FORMATS
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    """A date as people write it (DD.MM.YYYY) or as ISO (YYYY-MM-DD)."""
+    for parse in (lambda t: dt.datetime.strptime(t, "%d.%m.%Y").date(), dt.date.fromisoformat):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date DD.MM.YYYY or YYYY-MM-DD")
 
 
 def add_parser(sub, common: argparse.ArgumentParser | None = None) -> None:
@@ -27,7 +30,8 @@ def add_parser(sub, common: argparse.ArgumentParser | None = None) -> None:
     report.add_argument("--group", help="one group (its e-klase id or name)")
     report.add_argument("--subject", help="one subject (its e-klase id or name)")
     report.add_argument("--from", dest="date_from", type=_date,
-                        help="first day (default: 1 September of the school year)")
+                        help="first day, DD.MM.YYYY or YYYY-MM-DD (default: 1 September of "
+                             "the school year)")
     report.add_argument("--to", dest="date_to", type=_date, help="last day (default: today)")
     report.add_argument("--format", choices=FORMATS, default="html",
                         help="output format (default: html)")

@@ -186,3 +186,43 @@ def test_email_bar_marks_the_limit():
     assert sum(width for width, _ in cells) == 180
     assert ("#222222" in [colour for _, colour in cells])
     assert bar_cells(0.05)[0][1] == "#4a8f5c"
+
+
+def test_weekly_digest_shows_the_reports_numbers(demo_school):
+    """The digest is the report over Monday–today: its quota lines are the report's."""
+    from sync_jobs.runner import run_once
+
+    boxes = demo_school["boxes"]
+    before = len(boxes.smtp.messages)
+    run_once(demo_school["settings"], demo_school["last"], ["digest"], run_id="digest-test")
+    digests = [m.message for m in boxes.smtp.messages[before:] if m.message["X-Kartiba-Digest"]]
+    oversight = next(m for m in digests if '"oversight"' in str(m["X-Kartiba-Digest"]))
+    text = oversight.get_body(("plain",)).get_content()
+    html = oversight.get_body(("html",)).get_content()
+    for q in demo_school["report"].quota:  # a year's quota does not depend on the week
+        pct = f"{100 * q.share:.1f}".rstrip("0").rstrip(".").replace(".", ",")
+        assert f"* {q.group}, {q.subject}: {q.remote_hours} no {q.planned_hours} stundām " \
+               f"({pct} %)" in text
+    assert "2026-W" not in text and "<svg" not in html and 'bgcolor="#222222"' in html
+    monday = demo_school["day"] - dt.timedelta(days=demo_school["day"].weekday())
+    assert f"kartiba report --from {monday:%d.%m.%Y} --to {demo_school['day']:%d.%m.%Y}" in text
+    assert "Jānis Bērziņš (ID s01)" in text and "Jānis Bērziņš (ID s02)" in text
+
+
+def test_report_cli_takes_latvian_dates():
+    from sync_jobs.report.cli import _date
+
+    assert _date("04.12.2026") == _date("2026-12-04") == dt.date(2026, 12, 4)
+
+
+def test_student_label_tells_namesakes_of_one_group_apart():
+    from mappings.model import School, Student
+
+    school = School(name="S", students={
+        "s1": Student("s1", "g1", "Jānis", "Bērziņš"), "s2": Student("s2", "g1", "Jānis", "Bērziņš"),
+        "s3": Student("s3", "g2", "Jānis", "Bērziņš"), "s4": Student("s4", "g1", "Anna", "Ozola")})
+    assert school.student_label("s1") == "Jānis Bērziņš (ID s1)"
+    assert school.student_label("s2") == "Jānis Bērziņš (ID s2)"
+    assert school.student_label("s3") == "Jānis Bērziņš"  # another group: no namesake there
+    assert school.student_label("s4") == "Anna Ozola"
+    assert school.student_label("s9") == "s9"
