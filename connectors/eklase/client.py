@@ -109,6 +109,7 @@ class OfflineTransport(zeep.Transport):
     Args:
         http: the shared client of upstream ``eklase``.
         timeout: (connect, read) seconds for one SOAP operation.
+        security: builds the WS-Security header of each HTTP attempt.
     """
 
     def __init__(self, http: HttpClient, timeout: tuple[float, float],
