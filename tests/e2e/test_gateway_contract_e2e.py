@@ -108,7 +108,7 @@ def test_locked_journal_keeps_marks_pending_then_tells_teacher_and_class_teacher
     both = ("andris.liepins@school.lv", "ilze.kalnina@school.lv")
     assert alerts(boxes) == [("mark_not_written", "L1", s, both) for s in ("s2", "s3", "s6")]
     text = boxes.smtp.messages[0].message.get_body(("plain",)).get_content()
-    assert "“n”" in text and "22., 32., 43." in text
+    assert "žurnāla lapa bija slēgta labošanai" in text and "22., 32., 43." in text
 
     writes = len(boxes.eklase.writes)
     assert run(boxes, config, RUN + dt.timedelta(days=9)) == 0
