@@ -28,8 +28,15 @@ in the clean run), ``lost_emails``, ``failed_runs`` (runs that exited non-zero o
 ``incomplete`` (instants that never completed), ``kills`` (by phase), ``not_identical``
 (seeds), ``wall_s``.
 
-The SMTP sink is faulted with ``smtp_451`` only (a ``451`` temporary failure, budgeted); kills
-during mail exercise the mail path.
+The SMTP sink is faulted with ``smtp_451`` (a ``451`` temporary failure, budgeted) and
+``smtp_down`` (every message of one run attempt refused: the relay is down for that run);
+kills during mail exercise the mail path. Hostile-world kinds (issue 15): ``trickle`` (an
+answer sent one byte at a time: only the client's overall deadline ends the call) and
+``bad_chars`` (e-klase teacher, student, group and subject names carry CR/LF, tabs and
+zero-width characters, addresses carry blanks: the connector boundary cleans them, so the
+day's marks and alerts are the clean day's). ``--worklist`` runs the day with e-klase in
+worklist mode: the proposed marks are mailed to teachers (each worklist row delivered counts
+as a mail item), so ``smtp_down`` hits the worklist mail.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email.policy
+import functools
 import json
 import math
 import os
@@ -58,6 +66,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from sandbox.faults import FaultPlan, Outcome
 from sandbox.httpserver import LoopbackServer, Request
 from sandbox.scenario import Scenario, parse_scenario
@@ -74,21 +84,28 @@ DEFAULT_RATES: dict[str, float] = {
     "reset": 0.015, "read_timeout": 0.005, "truncated": 0.01, "malformed": 0.01,
     "slow": 0.01, "token_expired": 0.01, "page_token_expired": 0.03,
     "soap": 0.01, "ws_error": 0.01, "smtp_451": 0.03,
+    "trickle": 0.004, "bad_chars": 0.15, "smtp_down": 0.1,
 }
 #: Kinds of the SMTP sink (not an HTTP stand-in): ``smtp_451`` refuses a message with
 #: ``451 4.3.0``, a temporary failure (kartiba leaves it pending and sends it next run).
-SMTP_KINDS = ("smtp_451",)
+SMTP_KINDS = ("smtp_451", "smtp_down")
 #: Server-specific kinds (``fault_<kind>`` hooks): ``token_expired`` (Zoom, Graph, Meet),
 #: ``page_token_expired`` (Zoom, Graph, Meet), ``soap`` (e-klase: the transient UNAVAILABLE
 #: Fault, after authentication), ``ws_error`` (Moodle: ``dml_read_exception`` with HTTP 200).
 SERVER_KINDS = ("page_token_expired", "soap", "token_expired", "ws_error")
+#: Kinds the chaos driver hooks onto one stand-in itself (:func:`bad_chars` on e-klase).
+CHAOS_KINDS = ("bad_chars",)
 #: Per-seed budgets of the kinds kartiba does not retry within a run (it fails the run, or
 #: the lesson's evidence, and the next run heals it) and of the slow ones.
 DEFAULT_BUDGETS: dict[str, int] = {"truncated": 3, "malformed": 3, "read_timeout": 4,
-                                   "soap": 3, "ws_error": 3, "smtp_451": 2}
+                                   "soap": 3, "ws_error": 3, "smtp_451": 2, "trickle": 2,
+                                   "smtp_down": 2}
 #: Client settings of the chaos runs: short timeouts keep ``read_timeout`` faults cheap.
 CLIENT_TIMEOUT_S = 2.0
 FAULT_TIMEOUT_S = 3.0  # a late answer comes after the client gave up
+TOTAL_TIMEOUT_S = 10.0  # each call's overall deadline: a trickled answer ends there
+TRICKLE_S = 0.5  # seconds between two bytes of a trickled answer
+WORKLIST_HEADER_ROWS = 1
 ZOOM_PAGE_SIZE = 8  # several report pages per meeting, so paging tokens can expire
 MAX_ATTEMPTS = 8  # runs per instant before the instant counts as incomplete
 MAX_KILLS_PER_INSTANT = 2
@@ -197,7 +214,22 @@ def mail_items(messages: Iterable[Any]) -> Counter[tuple]:
         if digest is not None:
             for to in recipients:
                 items[(to, "digest", str(digest), None, None)] += 1
+        for row in worklist_rows(message):
+            for to in recipients:
+                items[(to, "worklist", *row)] += 1
     return items
+
+
+def worklist_rows(message: Any) -> list[tuple[str, ...]]:
+    """The rows of a worklist message's CSV attachment (header left out); [] for others."""
+    rows: list[tuple[str, ...]] = []
+    for part in message.iter_attachments():
+        if (part.get_filename() or "").lower().endswith(".csv"):
+            text = part.get_content()
+            text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+            lines = [line for line in text.splitlines() if line.strip()]
+            rows += [tuple(line.split(";")) for line in lines[WORKLIST_HEADER_ROWS:]]
+    return rows
 
 
 def mail_identity(rcpt_tos: Sequence[str], raw: bytes) -> str:
@@ -349,6 +381,32 @@ class KillSwitch:
             self.fire()
 
 
+#: e-klase answer elements whose text is a name (cleaned at kartiba's boundary) or an address
+_NAME_ELEMENTS = frozenset({"name", "firstName", "lastName"})
+_ADDRESS_ELEMENTS = frozenset({"email"})
+
+
+def bad_chars(server: LoopbackServer, request: Request) -> Any:
+    """Fault hook ``bad_chars`` of the e-klase stand-in: the teachers/roster/subjects answer
+    with hostile characters in names (CR/LF, a tab, a zero-width space, a trailing newline)
+    and blanks around addresses; None for other operations (answered normally)."""
+    if not any(op in request.body for op in (b"GetTeachers", b"GetRoster", b"GetSubjects")):
+        return None
+    response = server.handle(request)
+    if response is None or response.status != 200:
+        return response
+    root = etree.fromstring(response.body, etree.XMLParser(resolve_entities=False,
+                                                           no_network=True))
+    for element in root.iter():
+        local = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        if local in _NAME_ELEMENTS and element.text:
+            element.text = "\t" + element.text.replace(" ", " \r\n", 1) + "\u200b\n"
+        elif local in _ADDRESS_ELEMENTS and element.text:
+            element.text = f"  {element.text}\t"
+    response.body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return response
+
+
 def _applied_write(request: Request, outcome: Outcome) -> bool:
     response = outcome.response
     return (b"SetAttendanceMark" in request.body and response is not None
@@ -374,13 +432,17 @@ class DayResult:
     kill_log: list[str] = field(default_factory=list)
 
 
-def _tune(tree: dict[str, Any]) -> dict[str, Any]:
-    """Short timeouts (a late answer costs seconds, not minutes) and a quick lock recovery."""
+def _tune(tree: dict[str, Any], worklist: Path | None = None) -> dict[str, Any]:
+    """Short timeouts (a late answer costs seconds, not minutes) and a quick lock recovery;
+    e-klase in worklist mode (files kept in ``worklist``) when given."""
     tree = {key: dict(value) if isinstance(value, dict) else value for key, value in tree.items()}
     for section in ("zoom", "teams", "meet", "moodle"):
-        tree[section].update(connect_timeout=CLIENT_TIMEOUT_S, read_timeout=CLIENT_TIMEOUT_S)
+        tree[section].update(connect_timeout=CLIENT_TIMEOUT_S, read_timeout=CLIENT_TIMEOUT_S,
+                             total_timeout=TOTAL_TIMEOUT_S)
     tree["eklase"].update(connect_timeout=CLIENT_TIMEOUT_S, read_timeout=CLIENT_TIMEOUT_S,
-                          operation_timeout=CLIENT_TIMEOUT_S)
+                          operation_timeout=CLIENT_TIMEOUT_S, total_timeout=TOTAL_TIMEOUT_S)
+    if worklist is not None:
+        tree["eklase"].update(mode="worklist", worklist_dir=str(worklist))
     tree["smtp"]["timeout"] = 10
     tree["state"]["stale_lock_s"] = 60
     return tree
@@ -402,14 +464,17 @@ class Day:
     """One scenario day in a fresh sandbox stack, run instant by instant as cron would."""
 
     def __init__(self, scenario: Scenario, workdir: Path, plan: FaultPlan | None,
-                 kills: KillPlan | None, expects: Sequence[Expect] | None = None) -> None:
+                 kills: KillPlan | None, expects: Sequence[Expect] | None = None, *,
+                 worklist: bool = False) -> None:
         self.scenario = scenario
         self.workdir = workdir
         self.plan = plan
         self.kills = kills
         self.expects = list(expects or [])
+        self.worklist = worklist
         self.switch = KillSwitch()
         self.boxes: Sandboxes | None = None
+        self._smtp_down = False  # smtp_down: the relay refuses every message of this attempt
 
     def run(self) -> DayResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -421,11 +486,13 @@ class Day:
                 server.observers.append(self.switch.observe)
             if self.plan is not None:  # the stack's random credentials: not part of identities
                 boxes.smtp.tempfail = self._smtp_tempfail
+                boxes.eklase.fault_bad_chars = functools.partial(bad_chars, boxes.eklase)
                 tree = boxes.settings_tree
                 self.plan.ignore(tree["eklase"]["password"], tree["moodle"]["token"],
                                  tree["teams"]["client_secret"])
             config = self.workdir / "kartiba.toml"
-            config.write_text(to_toml(_tune(boxes.settings_tree)), encoding="utf-8")
+            worklists = self.workdir / "worklists" if self.worklist else None
+            config.write_text(to_toml(_tune(boxes.settings_tree, worklists)), encoding="utf-8")
             config.chmod(0o600)
             result = DayResult(Received(), [])
             for index, instant in enumerate(self.scenario.runs):
@@ -446,7 +513,7 @@ class Day:
     def _smtp_tempfail(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> bool:
         """Whether the SMTP sink answers this message ``451`` (kind ``smtp_451``)."""
         assert self.plan is not None
-        return self.plan.hit("smtp_451", mail_identity(rcpt_tos, raw))
+        return self._smtp_down or self.plan.hit("smtp_451", mail_identity(rcpt_tos, raw))
 
     def _servers(self) -> list[LoopbackServer]:
         boxes = self.boxes
@@ -467,6 +534,8 @@ class Day:
         before = self._counts()
         for attempt in range(MAX_ATTEMPTS):
             kill = self.kills.choose(attempt, kills, expect) if self.kills else None
+            self._smtp_down = self.plan is not None and self.plan.hit(
+                "smtp_down", f"{label}\x1f{attempt}")
             started = time.monotonic()
             code, stderr, arrivals = self._attempt(config, instant, kill)
             took = time.monotonic() - started
@@ -553,14 +622,15 @@ class SeedReport:
 
 def run_seed(seed: int, students: int, rates: dict[str, float], workdir: Path,
              kill_probability: float = 0.6, max_faults: int | None = None,
-             phases: Sequence[str] = DEFAULT_KILL_PHASES) -> SeedReport:
+             phases: Sequence[str] = DEFAULT_KILL_PHASES, *,
+             worklist: bool = False) -> SeedReport:
     """Clean day, chaos day, comparison, for one seed."""
     scenario = parse_scenario(small_school(seed, students), source=f"chaos seed {seed}")
-    clean = Day(scenario, workdir / "clean", None, None).run()
+    clean = Day(scenario, workdir / "clean", None, None, worklist=worklist).run()
     plan = FaultPlan(seed, rates, max_faults, max_per_kind=DEFAULT_BUDGETS,
-                     timeout_s=FAULT_TIMEOUT_S)
+                     timeout_s=FAULT_TIMEOUT_S, trickle_s=TRICKLE_S)
     chaos = Day(scenario, workdir / "chaos", plan, KillPlan(seed, kill_probability, phases),
-                clean.expects).run()
+                clean.expects, worklist=worklist).run()
     return SeedReport(seed, compare(clean.received, chaos.received), chaos,
                       clean.failed_runs + clean.incomplete)
 
@@ -641,6 +711,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kill-phases", default=",".join(DEFAULT_KILL_PHASES),
                         help="comma-separated kill points to choose from: " + ", ".join(
                             KILL_PHASES))
+    parser.add_argument("--worklist", action="store_true",
+                        help="e-klase in worklist mode: proposed marks are mailed to teachers")
     parser.add_argument("--jobs", type=int, default=2, help="seeds run side by side")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep every run's files here (default: a temporary folder)")
@@ -673,7 +745,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def one(seed: int) -> SeedReport:
         report = run_seed(seed, args.scale_students, rates, root / f"seed-{seed}",
-                          args.kill_probability, args.max_faults, phases)
+                          args.kill_probability, args.max_faults, phases,
+                          worklist=args.worklist)
         if args.verbose:
             _describe(report)
         return report

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 import pytest
 
 from sandbox.chaos import (
+    CHAOS_KINDS,
     DEFAULT_KILL_PHASES,
     DEFAULT_RATES,
     SERVER_KINDS,
@@ -110,6 +111,19 @@ def test_mail_items_count_each_alert_per_recipient() -> None:
     })
 
 
+def test_mail_items_count_each_worklist_row_per_recipient() -> None:
+    mail = _mail(["ilze@school.lv"])
+    mail.message.set_content("worklist")
+    mail.message.add_attachment(b"x", maintype="application", subtype="octet-stream",
+                                filename="w.xlsx")
+    mail.message.add_attachment("Datums;Skol\u0113ns\r\n01.12.2026;A\r\n01.12.2026;B\r\n"
+                                .encode(), maintype="text", subtype="csv", filename="w.csv")
+    assert mail_items([mail, mail]) == Counter({
+        ("ilze@school.lv", "worklist", "01.12.2026", "A"): 2,
+        ("ilze@school.lv", "worklist", "01.12.2026", "B"): 2,
+    })
+
+
 A, B, C = ("L1", "s1", "n", False), ("L1", "s2", "n", True), ("L2", "s3", "n", False)
 
 
@@ -180,7 +194,7 @@ _HOOKS = {"soap": {EklaseSandbox}, "ws_error": {MoodleSandbox},
 
 
 def test_chaos_rates_cover_every_kind() -> None:
-    assert set(DEFAULT_RATES) == {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS}
+    assert set(DEFAULT_RATES) == {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS, *CHAOS_KINDS}
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k) for k in SERVER_KINDS])
@@ -225,7 +239,8 @@ def test_chaos_smoke_two_seeds(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["seeds"] == 2
     faults = result["faults_injected"]
     assert faults["total"] == sum(v for k, v in faults.items() if k != "total") > 0
-    assert set(faults) - {"total"} <= {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS}
+    assert set(faults) - {"total"} <= {*GENERIC_KINDS, *SERVER_KINDS, *SMTP_KINDS,
+                                        *CHAOS_KINDS}
     assert result["crashes"] >= 1
     assert result["clean_failures"] == 0 and result["incomplete"] == 0
     # issue 8: faults and kills never lose or double a mark in the journal
