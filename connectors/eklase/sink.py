@@ -95,7 +95,16 @@ class MarksReader:
             lesson_id = str(row.get("id") or "")
             if lesson_id:
                 found[lesson_id] = [_lenient_mark(m, lesson_id) for m in row.get("mark") or []]
+                found[lesson_id] += [_edit_as_mark(e) for e in row.get("markEdit") or []]
         return found
+
+
+def _edit_as_mark(row: dict) -> JournalMark:
+    """A person's mark edit (set, changed or deleted) read back as that person's mark: where a
+    person has decided, nothing is written again (kārtības 43. p.; CONTRACT.md)."""
+    return JournalMark(student_id=str(row.get("studentId") or UNKNOWN_AUTHOR),
+                       code=str(row.get("code") or ""),
+                       author_id=str(row.get("authorId") or UNKNOWN_AUTHOR))
 
 
 def _lenient_mark(row: dict, lesson_id: str) -> JournalMark:

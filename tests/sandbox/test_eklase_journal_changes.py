@@ -14,9 +14,10 @@ from lxml import etree
 from pydantic import SecretStr
 
 from connectors import eklase
+from connectors.base import WriteStatus
 from connectors.eklase.client import EklaseClient
 from connectors.eklase.source import EklaseJournal
-from mappings.model import LessonMode, MarkEdit
+from mappings.model import LessonMode, Mark, MarkEdit
 from sandbox.eklase import EklaseSandbox
 from sandbox.scenario import parse_scenario
 from sandbox.world import World
@@ -172,3 +173,17 @@ def test_the_connector_reads_every_addition_into_the_domain_model(gw):
     assert l1.mark_edits == (MarkEdit("s2", "t1", at("2026-11-30T11:00:00+02:00"), None),)
     [notice] = journal.notices(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
     assert (notice.id, notice.withdrawn_at) == ("nt1", at("2026-11-30T08:00:00+02:00"))
+
+
+def test_the_gateway_sink_does_not_write_where_a_person_deleted_a_mark(gw):
+    """The read-back before a write counts a person's deletion (markEdit) as their decision."""
+    gw.sandbox.world.set_now(at("2026-11-30T18:00:00+02:00"))
+    settings = eklase.EklaseSettings(endpoint=gw.sandbox.endpoint, username="kartiba",
+                                     password=SecretStr(gw.sandbox.password),
+                                     connect_timeout=2, operation_timeout=5)
+    journal = EklaseJournal(EklaseClient(settings, sleep=lambda _s: None), settings)
+    journal.lessons(dt.date(2026, 11, 30), dt.date(2026, 11, 30))
+    sink = eklase.build_sink(settings, journal=journal)
+    result = sink.write(Mark("L1", "s2", "n", False, ("30",), "not_connected"), "L1:s2", "30")
+    assert (result.status, result.reason) == (WriteStatus.REFUSED, "manual_mark")
+    assert gw.sandbox.writes == []  # no call was made
