@@ -302,6 +302,10 @@ class MoodleActivitySource(RightsCheck):
             self._loc.failed[cmid] = Incomplete(EvidenceGap.NO_ACCESS,
                                                 denied_detail(exc.function, exc.errorcode))
             return None
+        except WsFailedError as exc:  # e.g. a persistent database error: this link only
+            self._loc.failed[cmid] = Incomplete(EvidenceGap.FETCH_FAILED,
+                                                f"{exc.function}: {exc.errorcode}")
+            return None
         good, bad = parse_items(CourseModule, [payload.get("cm") if isinstance(payload, dict)
                                                else None])
         self._report_bad(bad, f"course module {cmid}")
@@ -478,6 +482,10 @@ class MoodleActivitySource(RightsCheck):
             denied = Incomplete(EvidenceGap.NO_ACCESS, denied_detail(function, exc.errorcode))
             self._submissions.update({aid: denied for aid in new})
             return
+        except (WsNotFoundError, WsFailedError) as exc:
+            failed = Incomplete(EvidenceGap.FETCH_FAILED, f"{function}: {exc.errorcode}")
+            self._submissions.update({aid: failed for aid in new})
+            return
         for aid in new:  # Moodle answers every readable assignment, with a warning if empty
             self._submissions[aid] = Incomplete(
                 EvidenceGap.FETCH_FAILED, f"{function}: no answer for assignment {aid}")
@@ -516,6 +524,8 @@ class MoodleActivitySource(RightsCheck):
             payload = self.client.enrolled_users(course_id)
         except WsDeniedError as exc:
             return Incomplete(EvidenceGap.NO_ACCESS, denied_detail(function, exc.errorcode))
+        except (WsNotFoundError, WsFailedError) as exc:  # this course's links only
+            return Incomplete(EvidenceGap.FETCH_FAILED, f"{function}: {exc.errorcode}")
         good, bad = parse_items(EnrolledUser, payload if isinstance(payload, list) else [])
         self._report_bad(bad, f"course {course_id} user")
         roles = set(self.settings.student_roles)

@@ -345,3 +345,19 @@ def test_an_assignment_left_out_of_the_answer_is_not_read_as_no_submissions():
     assert (evidence[ref(41)].gap, evidence[ref(41)].records) == ("fetch_failed", ())
     assert evidence[ref(41)].gap_detail == (
         "mod_assign_get_submissions: no answer for assignment 7")
+
+
+def test_a_persistent_error_on_one_course_module_leaves_the_other_links_judged():
+    failing = {"exception": "dml_read_exception", "errorcode": "invalidparameter",
+               "message": "Invalid parameter value detected"}
+    fake = FakeMoodle({"mod_assign_get_assignments": assignments(assignment(8, 42, team=1)),
+                       "core_course_get_course_module": lambda p: failing,
+                       "mod_assign_get_submissions": submissions(
+                           "mod_assign_get_submissions_team"),
+                       "core_enrol_get_enrolled_users": users()})
+
+    evidence = run(fake, [ref(77), ref(42)])
+
+    assert (evidence[ref(77)].gap, evidence[ref(77)].gap_detail) == (
+        "fetch_failed", "core_course_get_course_module: invalidparameter")
+    assert len(evidence[ref(42)].records) == 2
