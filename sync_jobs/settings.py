@@ -10,6 +10,7 @@ Precedence (highest first): environment variables ``KARTIBA_<SECTION>__<FIELD>``
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -192,9 +193,17 @@ def from_secrets_dir(directory: Path, *, prefixed_only: bool = False) -> dict:
         if not entry.is_file() or name.startswith(".") or (
                 prefixed_only and not name.startswith(prefix)):
             continue
+        _warn_if_shared(entry)
         _set_path(tree, name.removeprefix(prefix).split("__"),
                   entry.read_text(encoding="utf-8").strip())
     return tree
+
+
+def _warn_if_shared(entry: Path) -> None:
+    """A secret file other users can read is named in a warning (issue 15, 19)."""
+    if entry.stat().st_mode & 0o044:
+        logging.getLogger("kartiba.settings").warning(
+            "secret file %s is readable by other users; chmod 600 it", entry.name)
 
 
 def secrets_tree(environ: dict[str, str]) -> dict:

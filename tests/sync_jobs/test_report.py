@@ -226,3 +226,23 @@ def test_student_label_tells_namesakes_of_one_group_apart():
     assert school.student_label("s3") == "Jānis Bērziņš"  # another group: no namesake there
     assert school.student_label("s4") == "Anna Ozola"
     assert school.student_label("s9") == "s9"
+
+
+def test_a_secret_file_others_can_read_is_warned_about(tmp_path, caplog):
+    """Issue 15, 19: a world- or group-readable secrets file gets a warning (name only)."""
+    import logging
+    import os
+
+    from sync_jobs.settings import from_secrets_dir
+
+    secret = tmp_path / "zoom__client_secret"
+    secret.write_text("s3cr3t", encoding="utf-8")
+    os.chmod(secret, 0o644)
+    with caplog.at_level(logging.WARNING, logger="kartiba.settings"):
+        assert from_secrets_dir(tmp_path) == {"zoom": {"client_secret": "s3cr3t"}}
+    assert "zoom__client_secret" in caplog.text and "s3cr3t" not in caplog.text
+    caplog.clear()
+    os.chmod(secret, 0o600)
+    with caplog.at_level(logging.WARNING, logger="kartiba.settings"):
+        from_secrets_dir(tmp_path)
+    assert caplog.text == ""
