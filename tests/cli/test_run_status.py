@@ -150,3 +150,16 @@ def test_full_disk_under_the_state_store_is_one_line(tmp_path):
     assert purge.returncode == 1 and "Traceback" not in purge.stderr, purge.stderr
     assert len(purge.stderr.strip().splitlines()) == 1
     assert "disk is full" in purge.stderr
+
+
+def test_a_password_in_a_url_setting_is_never_printed(world):
+    """Issue 15 #13: ``user:password@`` in a URL setting is scrubbed from run and check output."""
+    boxes, config, scenario = world
+    env = {"KARTIBA_EKLASE__ENDPOINT": "http://kartiba:hunter2@127.0.0.1:9/journal",
+           "KARTIBA_LOG_LEVEL": "DEBUG"}
+    run = kartiba("--config", str(config), "run", "--now", scenario.runs[-1].isoformat(),
+                  env=env)
+    check = kartiba("--config", str(config), "check", env=env)
+    assert run.rc != 0 and check.rc != 0
+    for text in (run.out, run.err, check.out, check.err):
+        assert "hunter2" not in text
