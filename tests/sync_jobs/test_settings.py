@@ -88,3 +88,18 @@ def test_example_settings_file_is_valid(tmp_path):
     settings = load_settings(Path(__file__).parents[2] / "kartiba.example.toml",
                              environ={"KARTIBA_SECRETS_DIR": str(secrets)})
     assert settings.eklase.lesson_types["Attālināti tiešsaistē"] == "remote_sync"
+
+
+def test_a_run_past_its_maximum_duration_ends_the_process():
+    """Issue 15 #5: a hung run ends itself (the kernel frees the lock, the next run heals)."""
+    import subprocess
+    import sys
+
+    code = ("import time, sync_jobs.runner as r\n"
+            "r.HARD_GRACE_S = 1\n"
+            "with r._hard_deadline(0, 'run-x'):\n"
+            "    time.sleep(30)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=20, check=False)
+    assert proc.returncode == 1
+    assert "run run-x exceeded state.max_run_s" in proc.stderr
