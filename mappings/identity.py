@@ -1,6 +1,6 @@
 """Identity matching: which student is this meeting participant / chat line / import row?
 
-Order (DESIGN.md "Identity matching"): e-mail (case-insensitive; a student's own address or
+Order (docs/CONVENTIONS.md "Identity"): e-mail (case-insensitive; a student's own address or
 an e-mail alias) → display-name alias → full name with Latvian diacritics folded and word
 order ignored, when unique → fuzzy name (rapidfuzz) only when the best candidate is clear by
 a margin → otherwise unmatched.

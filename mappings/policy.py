@@ -1,4 +1,4 @@
-"""The school's policy: every threshold the rules use, with the DESIGN.md defaults.
+"""The school's policy: every threshold the rules use, with the defaults of docs/POLICY.md.
 
 The kārtība leaves some decisions open ("at the start of the lesson", "takes part"); they
 are explicit here, configurable, and validated. Overrides come from the settings file or a
@@ -34,7 +34,7 @@ SUPPORTED_TIMEZONES: Final = frozenset({"Europe/Riga"})
 
 @dataclass(frozen=True)
 class Policy:
-    """Thresholds and tables of the rules (DESIGN.md "Policy defaults").
+    """Thresholds and tables of the rules (docs/POLICY.md).
 
     Attributes:
         timezone: time zone of every rule (all).

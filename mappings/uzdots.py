@@ -1,4 +1,4 @@
-"""Reading the e-klase "UZDOTS" entry (kārtība p. 16; DESIGN.md data flow step 3).
+"""Reading the e-klase "UZDOTS" entry (kārtība p. 16; docs/KARTIBA.md).
 
 Point 16 asks the teacher to say, in the UZDOTS diary entry, when the online lesson happens
 and its link, when the work is due, and the assessment criteria. This module reads those

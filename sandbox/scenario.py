@@ -1,4 +1,4 @@
-"""Scenario v1 loader: the whole small world a sandbox serves (see shared/scenario.md).
+"""Scenario v1 loader: the whole small world a sandbox serves (see docs/SCENARIOS.md).
 
 Strict: unknown keys are errors naming their JSON path; JSON and YAML are accepted.
 

@@ -1,6 +1,6 @@
 """A synthetic school at scale for the benchmark, and the fewest upstream calls its sync needs.
 
-``generate_school(scale=K)`` builds a scenario v1 document (``shared/scenario.md``) of one school
+``generate_school(scale=K)`` builds a scenario v1 document (``docs/SCENARIOS.md``) of one school
 day of a realistic vocational school, K times: 900 students in 45 groups of 20, 80 teachers,
 7 lessons per group, a third of them remote — mostly synchronous Zoom lessons (one meeting per
 lesson, a few restarted meetings with two instances, UUIDs that start with "/" or contain "//"),

@@ -1,7 +1,7 @@
 """Writing "n" marks to the journal through the gateway (kārtības 43. p.).
 
 The gateway sink reads the lesson back right before every write and never calls
-SetAttendanceMark when a person's mark for that student is there (DESIGN.md: a teacher's mark
+SetAttendanceMark when a person's mark for that student is there (docs/KARTIBA.md: a teacher's mark
 always wins) or when kartiba's own mark is already there. The worklist sink (for schools without
 a gateway) lives in :mod:`connectors.eklase.worklist` and is re-exported here.
 """

@@ -162,3 +162,17 @@ sys.exit(main(["demo"]))
                           check=False, timeout=120, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'kartiba[sandbox]'" in proc.stderr
+
+
+def test_no_repository_doc_points_outside_the_repository():
+    """Issue 14: a package user has no ../shared nor DESIGN.md; docs/ carries what they said."""
+    docs = [ROOT / "README.md", ROOT / "kartiba.example.toml", *sorted((ROOT / "docs").glob("*.md")),
+            *ROOT.glob("connectors/*/CONTRACT.md"), ROOT / "tests" / "scenarios" / "README.md"]
+    code = [p for d in ("connectors", "mappings", "sync_jobs", "sandbox")
+            for p in (ROOT / d).rglob("*.py")]
+    outside = re.compile(r"\.\./shared|/work/shared|shared/seed|shared/scenario|DESIGN\.md")
+    found = [str(p.relative_to(ROOT)) for p in docs + code
+             if p.is_file() and outside.search(p.read_text(encoding="utf-8"))]
+    assert found == []
+    for name in ("KARTIBA.md", "POLICY.md", "SCENARIOS.md"):
+        assert (ROOT / "docs" / name).is_file()

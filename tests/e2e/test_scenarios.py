@@ -1,6 +1,6 @@
 """Acceptance: ``kartiba demo`` on each scenario gives exactly the expected result.json.
 
-The expected files were computed by hand from DESIGN.md's policy (tests/scenarios/README.md
+The expected files were computed by hand from the policy of docs/POLICY.md (tests/scenarios/README.md
 explains each item); the demo runs the real jobs and connectors over loopback sockets.
 """
 

@@ -1,4 +1,4 @@
-"""Policy defaults (DESIGN.md table) and validated overrides."""
+"""Policy defaults (docs/POLICY.md) and validated overrides."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The acceptance scenarios and the demo school are valid inputs with well-formed expectations.
 
 Every ``tests/scenarios/*.json`` loads with the strict scenario v1 loader, has an
-``*.expected.json`` in exactly the ``result.json`` shape of ``shared/scenario.md`` that refers
+``*.expected.json`` in exactly the ``result.json`` shape of ``docs/SCENARIOS.md`` that refers
 only to things the scenario defines, and is explained in the README. The bundled demo school
 loads and has the documented composition.
 """
@@ -275,7 +275,7 @@ def test_expected_items_refer_to_the_scenario(path: Path) -> None:
 
 @pytest.mark.parametrize("path", SCENARIO_PARAMS)
 def test_every_mark_has_its_absence_alert(path: Path) -> None:
-    """DESIGN.md: every "n" written gives one absence item to the class teacher (p. 22, 32)."""
+    """docs/POLICY.md: every "n" written gives one absence item to the class teacher (p. 22, 32)."""
     scenario, _, expected = _load_pair(path)
     class_teacher = {g.id: g.class_teacher for g in scenario.groups}
     emails = {t.id: t.email.lower() for t in scenario.teachers}
