@@ -331,7 +331,7 @@ def _backfill(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"--to {end} is before --from {start}")
     try:
         result = backfill(settings, start, end, args.jobs or ["attendance"],
-                          dry_run=args.dry_run)
+                          dry_run=args.dry_run, bar=False if args.json else None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:

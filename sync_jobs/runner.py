@@ -174,6 +174,7 @@ def _mail_lock_alarm(settings: Settings, store: StateStore, now: dt.datetime,
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(idstring=f"lock-{day}", domain="kartiba")
     message["X-Kartiba-Run"] = summary.run_id
+    message["Auto-Submitted"] = "auto-generated"
     message.set_content(
         f"kartiba on {os.uname().nodename}: {summary.lock_message()}.\n\n"
         "Until it ends no attendance marks are written and no alerts are sent. "
@@ -300,8 +301,10 @@ class BackfillResult:
 
 
 def backfill(settings: Settings, start: dt.date, end: dt.date, job_names: Sequence[str], *,
-             dry_run: bool = False) -> BackfillResult:
+             dry_run: bool = False, bar: bool | None = None) -> BackfillResult:
     """Run ``job_names`` at 23:30 Riga of each day from ``start`` to ``end``, with a bar.
+
+    ``bar``: draw the progress bar (default: only when stdout is a terminal).
 
     Raises:
         ValueError: an unknown job name.
@@ -311,7 +314,7 @@ def backfill(settings: Settings, start: dt.date, end: dt.date, job_names: Sequen
 
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     result = BackfillResult(days)
-    with progress_bar(len(days), "backfill") as advance:
+    with progress_bar(len(days), "backfill", enabled=bar) as advance:
         for day in days:
             summary = run_once(settings, local(day, dt.time(23, 30)), job_names,
                                dry_run=dry_run)
