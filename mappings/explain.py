@@ -98,6 +98,10 @@ REASONS: Mapping[str, tuple[str, str]] = frozen_map(
             "nav atrasti stundas dati platformā — atzīmes netiek liktas",
             "no lesson data found on the platform — no marks are written",
         ),
+        "lesson_changed": (
+            "stunda pēc vērtēšanas atcelta vai vairs nav attālināta — „n” netiek rakstīts",
+            "the lesson was cancelled or is no longer remote since it was judged — no \"n\"",
+        ),
         "evidence_incomplete": (
             "platforma vēl nerāda pilnīgus datus — „n” netiek likts, pārbaudīs vēlreiz",
             "the platform does not show complete data yet — no \"n\", checked again later",

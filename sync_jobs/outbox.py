@@ -58,6 +58,8 @@ def drain_outbox(ctx: RunContext) -> Counter[str]:
 
 
 def _write_one(ctx: RunContext, mark: Mark, key: str, comment: str) -> str:
+    if _lesson_gone(ctx, mark.lesson_id):
+        return _drop_changed(ctx, mark, key)
     try:
         result = ctx.sink.write(mark, key, comment)
     except KartibaError as exc:
@@ -80,6 +82,26 @@ def _write_one(ctx: RunContext, mark: Mark, key: str, comment: str) -> str:
         ctx.store.audit(ctx.run_id, f"mark_{status}", lesson=mark.lesson_id,
                         student=mark.student_id, key=key)
     return f"marks_{status}"
+
+
+def _lesson_gone(ctx: RunContext, lesson_id: str) -> bool:
+    """The journal, as read in this run, shows the lesson cancelled or no longer remote."""
+    lesson = ctx.lessons.get(lesson_id)
+    return lesson is not None and not lesson.is_remote
+
+
+def _drop_changed(ctx: RunContext, mark: Mark, key: str) -> str:
+    """Point 43, no wrong "n": a pending "n" of a lesson since cancelled or turned in-person
+    is not written (it was decided on a remote lesson that no longer is)."""
+    with ctx.store.batch():
+        skip = Skip(mark.lesson_id, mark.student_id, "lesson_changed")
+        if ctx.store.record_skip(skip, ctx.run_id):
+            ctx.skips.append(skip)
+        ctx.store.set_mark_status(key, "refused", ctx.run_id, error="lesson_changed")
+        ctx.store.audit(ctx.run_id, "mark_dropped", lesson=mark.lesson_id,
+                        student=mark.student_id, key=key)
+    log.warning("mark key=%s not written: the lesson is cancelled or no longer remote", key)
+    return "marks_dropped"
 
 
 def _refused_for_now(ctx: RunContext, mark: Mark, key: str, why: str) -> str:
