@@ -17,16 +17,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
+from connectors._text import clean_name as text_clean_name
+from connectors._text import normalise_address
+
 RIGA = ZoneInfo("Europe/Riga")
 
 #: How the sender is named in From: the product name alone would read as a misspelling of
 #: "kārtība" in a Latvian sentence.
 SENDER_NAME = {"lv": "kārtības automātika (kartiba)", "en": "remote-learning automation (kartiba)"}
 
-_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _LABEL_CHARS = re.compile(r"[A-Za-z0-9.-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def single_address(text: str | None) -> str | None:
@@ -34,27 +34,20 @@ def single_address(text: str | None) -> str | None:
 
     Accepted: ``local@domain.tld`` with surrounding blanks. Refused: empty text, more than one
     address (``a@x.lv, b@y.lv``), display names or angle brackets, control characters, a
-    domain without a dot, non-ASCII characters (no SMTPUTF8 is assumed of the relay).
+    domain without a dot, non-ASCII characters (no SMTPUTF8 is assumed of the relay; the
+    e-klase boundary already gives an internationalised domain in its IDNA form). The rules
+    are :func:`connectors._text.normalise_address`'s.
 
     Args:
         text: the address field as the school data has it.
     """
     value = (text or "").strip()
-    if not value or _CONTROL.search(value) or value.count("@") != 1:
-        return None
-    local, domain = value.split("@")
-    if not _LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") \
-            or ".." in local:
-        return None
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        return None
-    return value
+    return normalise_address(value) if value.isascii() else None
 
 
 def clean_name(name: str | None) -> str:
     """A display name without control characters (CR/LF would fold or forge headers)."""
-    return " ".join(_CONTROL.sub(" ", name or "").split())
+    return text_clean_name(name or "")
 
 
 def address(name: str | None, addr: str) -> Address:
