@@ -3,6 +3,9 @@ real loopback server (a trickling or flooding upstream)."""
 
 from __future__ import annotations
 
+import contextlib
+import socketserver
+import threading
 import time
 
 import pytest
@@ -70,3 +73,36 @@ def test_an_answer_over_the_cap_fails_the_call_without_retry(size):
 def test_an_answer_at_the_cap_is_read():
     with Answers(1_000_000) as server:
         assert len(client(server, max_body_bytes=1_000_000).get_json("/x")) == 999_998
+
+
+def _chunked_flood(size: int) -> tuple[socketserver.TCPServer, str]:
+    """A server answering with a chunked body of ``size`` bytes (no Content-Length)."""
+
+    class Flood(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+            chunk = b"x" * 65536
+            with contextlib.suppress(OSError):
+                for _ in range(size // len(chunk)):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Flood)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_chunked_answer_over_the_cap_is_cut_off_while_read():
+    server, url = _chunked_flood(20_000_000)
+    try:
+        http = HttpClient("upstream", base_url=url,
+                          settings=HttpSettings(max_body_bytes=1_000_000))
+        with pytest.raises(UpstreamError, match="larger than 1 MB"):
+            http.get_json("/x")
+    finally:
+        server.shutdown()
+        server.server_close()
