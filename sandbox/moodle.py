@@ -20,7 +20,9 @@ scenario's ``moodle`` section as a Moodle would at ``world.now``:
   (instance ids 1, 2... in cmid order) in the scenario's first course, with no close date and
   no completion tracking; assignments track completion on submission (``completionsubmit``).
 
-What a real Moodle 4.5 answers (``shared/real-moodle.md``), and so this stand-in too:
+What a real Moodle 4.5 answers (``shared/real-moodle.md`` and the cases recorded in
+``tests/fixtures/moodle/recorded-4.5-cases.json``, which
+``tests/sandbox/test_moodle_matches_recording.py`` replays here), and so this stand-in too:
 
 * ``mod_assign_get_submissions`` shows each user's LATEST attempt only; earlier attempts of a
   reopened submission are in ``mod_assign_get_submission_status`` -> ``previousattempts``.
@@ -28,10 +30,16 @@ What a real Moodle 4.5 answers (``shared/real-moodle.md``), and so this stand-in
   ``timemodified`` the latest (an assignment without a submit button keeps ``timecreated`` at
   the first save while edits move ``timemodified``);
 * a team submission is a row with ``userid`` 0 and the team's ``groupid``; the members' own
-  rows say ``draft``;
+  rows say ``draft``, except the row of the member who saved it (the row's ``by``): it has the
+  team's status;
 * a student unenrolled from the course (``moodle.enrolments``) is missing from every answer; a
-  suspended one still has their submission rows, and is listed by
-  ``core_enrol_get_enrolled_users`` only with ``moodle/course:viewsuspendedusers``;
+  suspended one shows (submission rows, enrolled users) only with
+  ``moodle/course:viewsuspendedusers``;
+* ``core_enrol_get_enrolled_users`` lists students only with ``moodle/user:viewdetails``
+  (without it only the teachers, the course contacts), nobody in a separate-groups course
+  without ``moodle/site:accessallgroups``, ``idnumber`` only with
+  ``moodle/user:viewalldetails``; ``core_completion_get_activities_completion_status`` of a
+  student of such a course is ``accessdenied``;
 * rights: the service account holds ``moodle.capabilities`` of the scenario (or the
   ``capabilities`` argument; default :data:`MANAGER_CAPABILITIES`). A missing right shows as
   Moodle shows it: a ``warnings`` item (``warningcode`` "1", "No access rights in module
@@ -74,6 +82,7 @@ MANAGER_CAPABILITIES: frozenset[str] = frozenset({
     "moodle/user:viewdetails", "moodle/course:useremail", "moodle/site:accessallgroups",
     "moodle/course:viewsuspendedusers", "mod/assign:view", "mod/assign:grade", "mod/quiz:view",
     "mod/quiz:viewreports", "report/progress:view",
+    "moodle/user:viewalldetails",  # a manager's; shows users' idnumber (not needed)
 })
 
 
@@ -498,14 +507,11 @@ class MoodleSandbox(LoopbackServer):
     @staticmethod
     def _cm(cmid: int, course: int, modname: str, instance: int, name: str,
             completion: int) -> dict[str, Any]:
+        # the keys a real 4.5 sends to an account without moodle/course:manageactivities
+        # (recorded-4.5-cases.json, course_module_known)
         return {"id": cmid, "course": course, "module": MODULE_TYPE_IDS[modname], "name": name,
                 "modname": modname, "instance": instance, "section": 1, "sectionnum": 0,
-                "groupmode": 0, "groupingid": 0, "completion": completion, "idnumber": "",
-                "added": 0, "score": 0, "indent": 0, "visible": 1, "visibleoncoursepage": 1,
-                "visibleold": 1, "completiongradeitemnumber": None, "completionview": 0,
-                "completionexpected": 0, "showdescription": 0, "downloadcontent": 1,
-                "availability": None, "grade": 100, "gradepass": "0.00", "gradecat": 1,
-                "advancedgrading": [], "outcomes": []}
+                "groupmode": 0, "groupingid": 0, "completion": completion, "downloadcontent": 1}
 
     def _require_course_access(self) -> None:
         """The account is enrolled nowhere: reading a course needs ``moodle/course:view``."""
@@ -524,21 +530,28 @@ class MoodleSandbox(LoopbackServer):
         if "userfields" in options:
             fields = {f.strip() for f in options["userfields"].split(",") if f.strip()}
             fields |= {"id", "fullname"}
+        if self._separate(course_id) and not self.can("moodle/site:accessallgroups"):
+            return []  # separate groups: only the account's groups (it is in none; recorded)
         members = self._members(course_id)
         return [self._user_record(uid, role, person, course_id, course_name, fields)
                 for uid, role, person in self._people()
-                if role != "student" or self._listed(person.id, course_id, members)]
+                if self._enrolment(person.id, course_id) != "unenrolled"
+                and (role != "student" or self._listed(person.id, course_id, members))]
 
     def _listed(self, student: str, course_id: int, members: set[str] | None) -> bool:
         """Whether ``core_enrol_get_enrolled_users`` shows a student to the account."""
         if members is not None and student not in members:
             return False
+        if not self.can("moodle/user:viewdetails"):
+            return False  # only course contacts' (teachers') profiles are visible (recorded)
+        return self._shown(student, course_id)
+
+    def _shown(self, student: str, course_id: int) -> bool:
+        """Enrolled, and active unless the account may see suspended users."""
         state = self._enrolment(student, course_id)
         if state == "unenrolled":
             return False
-        if state == "suspended" and not self.can("moodle/course:viewsuspendedusers"):
-            return False
-        return not self._separate(course_id) or self.can("moodle/site:accessallgroups")
+        return state != "suspended" or self.can("moodle/course:viewsuspendedusers")
 
     def _enrolment(self, student: str, course_id: int) -> str:
         """``active``, ``suspended`` or ``unenrolled`` at ``world.now`` (the last change wins)."""
@@ -594,8 +607,8 @@ class MoodleSandbox(LoopbackServer):
         }
         if not self.can("moodle/course:useremail"):
             del record["email"]  # Moodle leaves the field out (the users hide their e-mail)
-        if isinstance(person, StudentRow):
-            record["idnumber"] = f"S-{person.id}"
+        if isinstance(person, StudentRow) and self.can("moodle/user:viewalldetails"):
+            record["idnumber"] = f"S-{person.id}"  # else left out (recorded)
         record.update({
             "firstaccess": 0, "lastaccess": 0, "lastcourseaccess": 0,
             "profileimageurlsmall": f"{self.base_url}/theme/image.php/boost/core/1/u/f2",
@@ -682,8 +695,8 @@ class MoodleSandbox(LoopbackServer):
         history = self._history(a.id)
         own = {who for kind, who in history if kind == "user"}
         for (kind, who), attempts in sorted(history.items(), key=lambda item: str(item[0])):
-            if kind == "user" and self._enrolment(who, a.course) == "unenrolled":
-                continue  # enrolment is required
+            if kind == "user" and not self._shown(who, a.course):
+                continue  # enrolment is required; suspended only with viewsuspendedusers
             number = max(attempts)
             out.append(self._submission(kind, who, number, attempts[number]))
             if kind == "group":
@@ -692,16 +705,22 @@ class MoodleSandbox(LoopbackServer):
 
     def _member_drafts(self, a: MoodleAssignmentRow, group_id: int, number: int,
                        rows: list[tuple[int, Any]], own: set[str]) -> list[dict[str, Any]]:
-        """Team members' own rows say ``draft`` even when the team submitted (measured)."""
+        """Team members' own rows say ``draft`` even when the team submitted, except the row of
+        the member who saved the team's submission (``by``): it has the team's status and
+        times (recorded)."""
         group = next(g for g in self.world.scenario.moodle.groups if g.id == group_id)
         created = _unix(rows[0][1].timemodified)
+        savers = {row.by for _, row in rows if row.by}
         out = []
         for position, member in enumerate(group.members):
             if member in own or self._enrolment(member, a.course) == "unenrolled":
                 continue
+            status, modified = "draft", created
+            if member in savers:
+                status, modified = rows[-1][1].status, _unix(rows[-1][1].timemodified)
             record = self._submission_shape(
                 1_000_000 + group_id * 1000 + position, self.student_user_id(member), 0,
-                number, "draft", created, created)
+                number, status, created, modified)
             out.append(record)
         return out
 
@@ -771,7 +790,8 @@ class MoodleSandbox(LoopbackServer):
         owner: tuple[str, Any] = ("group", groups[0]) if a.team and groups else ("user", student)
         attempts = self._history(aid).get(owner, {})
         last = max(attempts, default=None)
-        shaped = None if last is None else self._submission(*owner, last, attempts[last])
+        shaped = None if last is None else self._status_submission(
+            aid, owner, last, attempts[last], latest=True)
         lastattempt: dict[str, Any] = {
             "submissiongroupmemberswhoneedtosubmit": [], "submissionsenabled": True,
             "locked": False, "graded": False, "canedit": False, "caneditowner": False,
@@ -782,10 +802,34 @@ class MoodleSandbox(LoopbackServer):
             lastattempt["submissiongroup"] = owner[1] if owner[0] == "group" else 0
         elif shaped is not None:
             lastattempt["submission"] = shaped
-        previous = [{"attemptnumber": n, "submission": self._submission(*owner, n, attempts[n]),
-                     "grade": None, "feedbackplugins": []}
+        # ungraded attempts carry no "grade"/"feedbackplugins" keys (recorded)
+        previous = [{"attemptnumber": n, "submission": self._status_submission(
+                        aid, owner, n, attempts[n], latest=False)}
                     for n in sorted(attempts) if last is not None and n < last]
-        return {"lastattempt": lastattempt, "previousattempts": previous, "warnings": []}
+        return {"gradingsummary": self._grading_summary(a), "lastattempt": lastattempt,
+                "previousattempts": previous, "assignmentdata": {"attachments": {"intro": []}},
+                "warnings": []}
+
+    def _status_submission(self, aid: int, owner: tuple[str, Any], number: int,
+                           rows: list[tuple[int, Any]], latest: bool) -> dict[str, Any]:
+        """A submission as ``mod_assign_get_submission_status`` shapes it: with
+        ``assignment`` and ``latest``, without ``gradingstatus`` (recorded)."""
+        shaped = self._submission(*owner, number, rows)
+        del shaped["gradingstatus"]
+        plugins = shaped.pop("plugins")
+        return {**shaped, "assignment": aid, "latest": int(latest), "plugins": plugins}
+
+    def _grading_summary(self, a: MoodleAssignmentRow) -> dict[str, Any]:
+        """What a grader sees: active enrolled students and their latest attempts."""
+        active = [st.id for st in self.world.scenario.students
+                  if self._enrolment(st.id, a.course) == "active"]
+        latest = [rows[max(rows)][-1][1].status
+                  for (kind, who), rows in self._history(a.id).items()
+                  if kind == "group" or who in active]
+        submitted = latest.count("submitted")
+        return {"participantcount": len(active), "submissiondraftscount": latest.count("draft"),
+                "submissionsenabled": True, "submissionssubmittedcount": submitted,
+                "submissionsneedgradingcount": submitted, "warnofungroupedusers": ""}
 
     def _quizzes(self, params: Params) -> Any:
         course_ids = params.integers("courseids")
@@ -859,7 +903,8 @@ class MoodleSandbox(LoopbackServer):
                 "state": state, "timestart": max(0, finish - 600) if finish else 0,
                 "timefinish": finish, "timemodified": finish, "timemodifiedoffline": 0,
                 "timecheckstate": None, "sumgrades": 8.0 if state == "finished" else None,
-                "gradednotificationsenttime": None}
+                "gradeitemmarks": [],
+                "gradednotificationsenttime": finish if state == "finished" else None}
 
     def _completion(self, params: Params) -> Any:
         course_id = params.integer("courseid")
@@ -870,6 +915,10 @@ class MoodleSandbox(LoopbackServer):
             raise missing_record("user")
         if user_id != SERVICE_USER_ID and not self.can("report/progress:view"):
             raise WsFault("moodle_exception", "cannotviewreport", "You cannot view this report")
+        if (user_id != SERVICE_USER_ID and self._separate(course_id)
+                and not self.can("moodle/site:accessallgroups")):
+            # groups_user_groups_visible(): the account shares no group with the user (recorded)
+            raise WsFault("core\\exception\\moodle_exception", "accessdenied", "Access denied")
         student = self._student_of(user_id)
         statuses = []
         for a in self.world.scenario.moodle.assignments:
@@ -877,6 +926,7 @@ class MoodleSandbox(LoopbackServer):
                 continue
             done_at = self._first_submitted(a, student or "")
             done = done_at is not None
+            now_met = self._latest_submitted(a, student or "")
             statuses.append({
                 "cmid": a.cmid, "modname": "assign", "instance": a.id,
                 "state": 1 if done else 0,
@@ -884,11 +934,20 @@ class MoodleSandbox(LoopbackServer):
                 "tracking": 2, "overrideby": None, "valueused": False, "hascompletion": True,
                 "isautomatic": True, "istrackeduser": student is not None, "uservisible": True,
                 "details": [{"rulename": "completionsubmit",
-                             "rulevalue": {"status": 1 if done else 0,
+                             "rulevalue": {"status": 1 if now_met else 0,
                                            "description": "Make a submission"}}],
                 "isoverallcomplete": done,
             })
         return {"statuses": statuses, "warnings": []}
+
+    def _latest_submitted(self, a: MoodleAssignmentRow, student: str) -> bool:
+        """Whether the latest attempt is submitted: the rule's own status (a reopened attempt
+        leaves the activity complete but the rule unmet; recorded)."""
+        owners = [("user", student)] + [("group", g) for g in self._moodle_groups(student,
+                                                                                   a.course)]
+        history = self._history(a.id)
+        return any(attempts[max(attempts)][-1][1].status == "submitted"
+                   for owner in owners if (attempts := history.get(owner)))
 
     def _first_submitted(self, a: MoodleAssignmentRow, student: str) -> dt.datetime | None:
         """When the student (or their team) first submitted: completion on submission."""

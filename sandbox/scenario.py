@@ -292,12 +292,15 @@ class MoodleSubmissionRow(_Strict):
     attempt: int = 0  # Moodle's attemptnumber; a reopened submission starts attempt + 1
     status: Literal["submitted", "draft", "new", "reopened"] = "submitted"
     timemodified: dt.datetime
+    by: str = ""  # team submission only: the member who saved it (their own row mirrors it)
     _aware = field_validator("timemodified")(_aware)
 
     @model_validator(mode="after")
     def _one_owner(self) -> MoodleSubmissionRow:
         if bool(self.student) == (self.group is not None):
             raise ValueError("give either student or group")
+        if self.by and self.group is None:
+            raise ValueError("by is for a team submission (with group)")
         return self
 
 

@@ -31,8 +31,11 @@ from connectors.moodle.models import LoginError, WsError
 UPSTREAM = "moodle"
 LOGIN_PATH = "/login/token.php"
 
+#: ``accessdenied``: core_completion_get_activities_completion_status for a user of a
+#: separate-groups course the account shares no group with (recorded from a real 4.5).
 _DENIED = {"accessexception", "nopermissions", "requireloginerror", "errorcoursecontextnotvalid",
-           "servicenotavailable", "usernotfullysetup", "webservicesdisabled", "cannotviewreport"}
+           "servicenotavailable", "usernotfullysetup", "webservicesdisabled", "cannotviewreport",
+           "accessdenied"}
 #: ``invalidrecordunknown``: Moodle 4.5's answer for an unknown course-module id (measured).
 _NOT_FOUND = {"invalidrecord", "invalidrecordunknown"}
 

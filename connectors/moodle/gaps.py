@@ -24,10 +24,11 @@ RIGHTS = {
     "mod_quiz_get_user_attempts": "mod/quiz:viewreports",
     "core_completion_get_activities_completion_status": "report/progress:view",
 }
-_CODE_RIGHTS = {"accessexception": "webservice/rest:use",
-                "requireloginerror": "moodle/course:view"}
 USER_EMAIL_RIGHT = "moodle/course:useremail"
 GROUPS_RIGHT = "moodle/site:accessallgroups"
+#: ``accessdenied``: a user of a separate-groups course in no group of the account (recorded).
+_CODE_RIGHTS = {"accessexception": "webservice/rest:use",
+                "requireloginerror": "moodle/course:view", "accessdenied": GROUPS_RIGHT}
 
 
 class Incomplete(Exception):

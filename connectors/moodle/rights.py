@@ -69,7 +69,7 @@ class RightsCheck:
             return [("FAIL", f"course {course}: {gap.detail}")]
         if not students:
             return [("WARN", f"course {course} lists no students: the account lacks "
-                             f"{GROUPS_RIGHT} (separate groups) or "
+                             f"{GROUPS_RIGHT} (separate groups), moodle/user:viewdetails or "
                              "moodle/course:viewsuspendedusers, or nobody is enrolled")]
         first = next(iter(students.values()))
         found = [("OK", f"course {course}: {len(students)} students with e-mails")]

@@ -112,6 +112,8 @@ SYNTHETIC = {  # same shape as the recorded errors, other error codes
     "invalidrecordunknown": ("dml_missing_record_exception",
                              "Can't find data record in database."),
     "cannotviewreport": ("moodle_exception", "You cannot view this report"),
+    # recorded (recorded-4.5-cases.json, completion_status_old_list)
+    "accessdenied": ("core\\exception\\moodle_exception", "Access denied"),
 }
 
 
@@ -134,6 +136,7 @@ def test_every_recorded_error_shape_maps_to_the_error_hierarchy(fixture, error, 
     pytest.param("nopermissions", WsDeniedError, id="nopermissions"),
     pytest.param("requireloginerror", WsDeniedError, id="requireloginerror"),
     pytest.param("cannotviewreport", WsDeniedError, id="cannotviewreport"),
+    pytest.param("accessdenied", WsDeniedError, id="accessdenied"),
     pytest.param("invalidrecord", WsNotFoundError, id="invalidrecord-record"),
     pytest.param("invalidrecordunknown", WsNotFoundError, id="invalidrecordunknown"),
 ])

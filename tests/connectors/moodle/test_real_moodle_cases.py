@@ -8,6 +8,8 @@ missing rights (warnings, no e-mails, refused calls) and an unknown course modul
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -266,6 +268,25 @@ def test_users_without_e_mails_are_no_access_naming_the_right():
                            "mod_assign_get_submissions_reopened"),
                        "core_enrol_get_enrolled_users": users(
                            "core_enrol_get_enrolled_users_no_useremail")})
+
+    evidence = run(fake, [ref(41)])
+
+    assert evidence[ref(41)].gap == "no_access"
+    assert "moodle/course:useremail" in evidence[ref(41)].gap_detail
+    assert evidence[ref(41)].records == ()
+
+
+def test_a_list_of_teachers_only_without_e_mails_is_no_access_naming_the_right():
+    """Recorded from a real 4.5 (recorded-4.5-cases.json, enrolled_users_nogroups_old_list):
+    without moodle/user:viewdetails only the teachers come, without e-mails, and no student."""
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "moodle"
+    recorded_cases = json.loads((fixtures / "recorded-4.5-cases.json").read_text("utf-8"))
+    teachers_only = recorded_cases["enrolled_users_nogroups_old_list"]["response"]
+    assert teachers_only and all("email" not in u for u in teachers_only)
+    fake = FakeMoodle({"mod_assign_get_assignments": assignments(assignment(7, 41)),
+                       "mod_assign_get_submissions": submissions(
+                           "mod_assign_get_submissions_reopened"),
+                       "core_enrol_get_enrolled_users": lambda params: teachers_only})
 
     evidence = run(fake, [ref(41)])
 
