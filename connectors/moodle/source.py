@@ -15,7 +15,7 @@ How a real Moodle 4.5 answers (``shared/real-moodle.md``) and what this source d
   save: ``timecreated`` is the time, ``timemodified`` moves with every later edit;
 * a team submission is a row with ``userid`` 0 and a ``groupid``: it counts for every member
   of that Moodle group (``groups`` of ``core_enrol_get_enrolled_users``); the members' own rows
-  say ``draft`` and are not read as "no activity";
+  (``draft``, or the team's status for the member who submitted it; recorded) are not read;
 * a student Moodle does not show (unenrolled after submitting, hidden by a missing right) is
   not in :attr:`ActivityEvidence.visible`, so the rules give them no mark;
 * a missing right is incomplete evidence, never "no activity": answer ``warnings`` give the
